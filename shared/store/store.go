@@ -1,0 +1,195 @@
+// Package store keeps the platform's durable state: component verify tickets,
+// component access tokens, authorizer accounts and their profiles, leases and
+// the message de-duplication marks.
+//
+// Two implementations satisfy [Store]: package dynamo (production, one
+// DynamoDB table) and package sqlite (embedded, for local runs). Both pass the
+// conformance suite in package storetest.
+//
+// Every implementation treats an item past its expiry as absent, whether or
+// not the backend has removed it yet, and makes every write that could race
+// conditional.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors returned by every Store implementation. Callers test them with errors.Is.
+var (
+	// ErrNotFound reports that no live item exists under the key.
+	ErrNotFound = errors.New("store: not found")
+	// ErrStale reports that a ticket was not stored because the stored one is
+	// at least as new (by WeChat's CreateTime).
+	ErrStale = errors.New("store: stored item is newer")
+	// ErrConflict reports that a versioned write lost a race: the stored
+	// version is not the one the writer read.
+	ErrConflict = errors.New("store: version conflict")
+	// ErrEmptyRefreshToken reports an attempt to store an authorizer without a
+	// refresh token. A refresh token is never replaced by an empty value.
+	ErrEmptyRefreshToken = errors.New("store: empty authorizer refresh token")
+	// ErrLeaseHeld reports that another owner holds an unexpired lease.
+	ErrLeaseHeld = errors.New("store: lease held by another owner")
+	// ErrExists reports that a put-if-absent found a live item under the key.
+	ErrExists = errors.New("store: item exists")
+)
+
+// TicketLifetime is how long WeChat honours a component_verify_ticket.
+const TicketLifetime = 12 * time.Hour
+
+// Ticket is the newest component_verify_ticket WeChat pushed.
+type Ticket struct {
+	ComponentAppID string
+	Ticket         string
+	CreateTime     time.Time // WeChat's CreateTime from the push, second precision
+	ReceivedAt     time.Time
+}
+
+// ExpiresAt is when WeChat stops accepting the ticket.
+func (t Ticket) ExpiresAt() time.Time { return t.CreateTime.Add(TicketLifetime) }
+
+// ComponentToken is the component_access_token.
+type ComponentToken struct {
+	ComponentAppID string
+	AccessToken    string
+	ExpiresAt      time.Time
+	// Version is the stored version. PutComponentToken writes only when the
+	// stored version equals this value (0: no live item), and stores Version+1.
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// Status is an authorizer's standing with the platform.
+type Status string
+
+// Authorizer statuses.
+const (
+	StatusActive      Status = "active"
+	StatusRevoked     Status = "revoked"      // the account removed the platform
+	StatusNeedsReauth Status = "needs_reauth" // WeChat rejected the refresh token (61023)
+)
+
+// Authorizer is an account (official account or mini program) that authorized
+// the platform. Authorizer items never expire.
+type Authorizer struct {
+	AppID          string // authorizer_appid
+	ComponentAppID string
+	RefreshToken   string // authorizer_refresh_token; never empty in the store
+	AccessToken    string // authorizer_access_token; empty when dropped
+	ExpiresAt      time.Time
+	// NextRefreshAt is when the refresh job should renew the access token.
+	// Zero means the account is not due at all (revoked, needs_reauth).
+	NextRefreshAt time.Time
+	Status        Status
+	FuncInfo      []int  // funcscope_category ids granted
+	CustomerRef   string // the platform's own reference for the merchant
+	AuthorizedAt  time.Time
+	UpdatedAt     time.Time
+	// Version is the stored version; PutAuthorizer writes only when the
+	// stored version equals this value (0: no item) and stores Version+1.
+	Version int64
+}
+
+// Profile is an authorizer's public description from api_get_authorizer_info.
+type Profile struct {
+	AppID           string
+	NickName        string
+	HeadImg         string
+	UserName        string // the gh_… original id
+	PrincipalName   string
+	Alias           string
+	QRCodeURL       string
+	ServiceTypeInfo int
+	VerifyTypeInfo  int
+	// MiniProgram is true when authorizer_info carries MiniProgramInfo.
+	MiniProgram bool
+	UpdatedAt   time.Time
+}
+
+// Lease is a named claim held by one owner until it expires.
+type Lease struct {
+	Name  string
+	Owner string
+	Until time.Time
+}
+
+// Store is the durable state of the platform.
+type Store interface {
+	// PutTicket stores t unless the stored live ticket has a CreateTime at
+	// or after t.CreateTime, in which case it returns ErrStale.
+	PutTicket(ctx context.Context, t Ticket) error
+	// GetTicket returns the live ticket or ErrNotFound.
+	GetTicket(ctx context.Context, componentAppID string) (Ticket, error)
+
+	// PutComponentToken stores tok if the stored version is tok.Version
+	// (or the stored token has expired, or there is none and tok.Version is 0),
+	// else ErrConflict. It returns the token as stored, with the new version.
+	PutComponentToken(ctx context.Context, tok ComponentToken) (ComponentToken, error)
+	// GetComponentToken returns the unexpired token or ErrNotFound.
+	GetComponentToken(ctx context.Context, componentAppID string) (ComponentToken, error)
+
+	// PutAuthorizer stores a if the stored version is a.Version (0: no item),
+	// else ErrConflict. An empty RefreshToken gives ErrEmptyRefreshToken and
+	// writes nothing. It returns the authorizer as stored, with the new version.
+	PutAuthorizer(ctx context.Context, a Authorizer) (Authorizer, error)
+	// GetAuthorizer returns the authorizer or ErrNotFound.
+	GetAuthorizer(ctx context.Context, appID string) (Authorizer, error)
+	// ListAuthorizers returns up to limit authorizers ordered by AppID,
+	// starting after the given AppID ("" for the first page).
+	ListAuthorizers(ctx context.Context, after string, limit int) ([]Authorizer, error)
+	// DueAuthorizers returns up to limit authorizers whose NextRefreshAt is
+	// non-zero and not after before, earliest first. It reads only due items
+	// (an index), never the whole table.
+	DueAuthorizers(ctx context.Context, before time.Time, limit int) ([]Authorizer, error)
+
+	// PutProfile stores p, replacing the previous profile.
+	PutProfile(ctx context.Context, p Profile) error
+	// GetProfile returns the profile or ErrNotFound.
+	GetProfile(ctx context.Context, appID string) (Profile, error)
+
+	// AcquireLease gives name to owner until the given time if nobody else
+	// holds an unexpired lease on it (the same owner may extend its own),
+	// else ErrLeaseHeld.
+	AcquireLease(ctx context.Context, name, owner string, until time.Time) error
+	// ReleaseLease ends owner's lease on name; releasing a lease held by
+	// someone else, or none, is not an error and changes nothing.
+	ReleaseLease(ctx context.Context, name, owner string) error
+
+	// PutSeenIfAbsent records value under a message key until expiresAt
+	// unless a live record exists; then it returns that record's value and
+	// ErrExists.
+	PutSeenIfAbsent(ctx context.Context, key string, value []byte, expiresAt time.Time) ([]byte, error)
+	// PutSeen overwrites the record under key.
+	PutSeen(ctx context.Context, key string, value []byte, expiresAt time.Time) error
+}
+
+// maxUpdateAttempts bounds UpdateAuthorizer's retries under contention.
+const maxUpdateAttempts = 5
+
+// UpdateAuthorizer reads the authorizer appID (a zero Authorizer with only
+// AppID set when there is none), lets fn change it and writes it back under
+// the version it read, starting over when another writer got there first.
+// An error from fn aborts the update and is returned as is.
+func UpdateAuthorizer(ctx context.Context, s Store, appID string, fn func(a *Authorizer) error) (Authorizer, error) {
+	for range maxUpdateAttempts {
+		a, err := s.GetAuthorizer(ctx, appID)
+		if errors.Is(err, ErrNotFound) {
+			a, err = Authorizer{AppID: appID}, nil
+		}
+		if err != nil {
+			return a, err
+		}
+		if err := fn(&a); err != nil {
+			return a, err
+		}
+		stored, err := s.PutAuthorizer(ctx, a)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		return stored, err
+	}
+	return Authorizer{}, fmt.Errorf("update authorizer %s: %w after %d attempts", appID, ErrConflict, maxUpdateAttempts)
+}
