@@ -1,0 +1,289 @@
+// Package config loads the platform's secrets and settings: from SSM
+// Parameter Store when running in AWS, from environment variables (and an
+// optional .env file) when running locally. Every Config this package
+// returns has been validated; an invalid one stops start-up with an error
+// that names the setting, never its value.
+package config
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// Default WeChat base URLs, used when WX_API_BASE or WX_MP_BASE is empty.
+const (
+	DefaultAPIBase = "https://api.weixin.qq.com"
+	DefaultMPBase  = "https://mp.weixin.qq.com"
+)
+
+// Environment variables read by FromEnv, FromSSM and Load.
+const (
+	EnvComponentAppID  = "WX_COMPONENT_APPID"
+	EnvComponentSecret = "WX_COMPONENT_SECRET"
+	EnvComponentToken  = "WX_COMPONENT_TOKEN"
+	EnvComponentAESKey = "WX_COMPONENT_AES_KEY"
+	EnvStateSecret     = "WX_STATE_SECRET"
+	EnvAPIBase         = "WX_API_BASE"
+	EnvMPBase          = "WX_MP_BASE"
+	EnvTable           = "WX_TABLE"
+	EnvSSMPrefix       = "WX_SSM_PREFIX"
+)
+
+// Names of the SecureString parameters below the SSM prefix.
+const (
+	ParamComponentAppID  = "component_appid"
+	ParamComponentSecret = "component_appsecret"
+	ParamComponentToken  = "component_token"
+	ParamComponentAESKey = "component_encoding_aes_key"
+	ParamStateSecret     = "state_secret"
+)
+
+// MinStateSecretLen is the shortest accepted state secret, in bytes: the
+// secret keys an HMAC, so it needs a full 256 bits.
+const MinStateSecretLen = 32
+
+// Config is the platform's configuration. The five secrets never appear in
+// its String, Format or LogValue output.
+type Config struct {
+	ComponentAppID     string `json:"-"` // component_appid
+	ComponentAppSecret string `json:"-"` // component_appsecret
+	ComponentToken     string `json:"-"` // the message Token pushes are signed with
+	ComponentAESKey    string `json:"-"` // the 43-character EncodingAESKey
+	StateSecret        string `json:"-"` // keys the platform's own signed state (at least 32 bytes)
+
+	APIBase string // WeChat API base URL (WX_API_BASE)
+	MPBase  string // WeChat web base URL for authorization links (WX_MP_BASE)
+	Table   string // DynamoDB table name (WX_TABLE), AWS only
+	// SSMPrefix is the parameter path the secrets came from, always ending in
+	// "/"; empty when they came from the environment.
+	SSMPrefix string
+}
+
+// setting is one secret of a Config with the names it goes by.
+type setting struct {
+	env, param string
+	value      *string
+}
+
+func (c *Config) secrets() []setting {
+	return []setting{
+		{EnvComponentAppID, ParamComponentAppID, &c.ComponentAppID},
+		{EnvComponentSecret, ParamComponentSecret, &c.ComponentAppSecret},
+		{EnvComponentToken, ParamComponentToken, &c.ComponentToken},
+		{EnvComponentAESKey, ParamComponentAESKey, &c.ComponentAESKey},
+		{EnvStateSecret, ParamStateSecret, &c.StateSecret},
+	}
+}
+
+// name is how an error refers to s: the full SSM parameter name when the
+// secrets came from SSM, else the environment variable.
+func (c *Config) name(s setting) string {
+	if c.SSMPrefix != "" {
+		return "SSM parameter " + c.SSMPrefix + s.param
+	}
+	return s.env
+}
+
+// Validate reports every invalid setting, each in its own error naming the
+// setting (for SSM, the parameter's full name) but never its value.
+func (c Config) Validate() error {
+	var errs []error
+	for _, s := range c.secrets() {
+		switch v := *s.value; {
+		case v == "" && c.SSMPrefix != "":
+			errs = append(errs, fmt.Errorf("config: %s is missing", c.name(s)))
+		case v == "":
+			errs = append(errs, fmt.Errorf("config: %s is not set", c.name(s)))
+		default:
+			if err := checkSecret(s.param, v); err != nil {
+				errs = append(errs, fmt.Errorf("config: %s: %w", c.name(s), err))
+			}
+		}
+	}
+	for _, u := range []struct{ env, value string }{{EnvAPIBase, c.APIBase}, {EnvMPBase, c.MPBase}} {
+		if err := checkBaseURL(u.value); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", u.env, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkSecret checks the non-empty value of the secret stored as param. Its
+// errors never quote the value.
+func checkSecret(param, v string) error {
+	switch param {
+	case ParamComponentAppID:
+		if !strings.HasPrefix(v, "wx") {
+			return errors.New(`component appid must begin with "wx"`)
+		}
+	case ParamComponentAESKey:
+		return checkAESKey(v)
+	case ParamStateSecret:
+		if len(v) < MinStateSecretLen {
+			return fmt.Errorf("state secret must be at least %d bytes, got %d", MinStateSecretLen, len(v))
+		}
+	}
+	return nil
+}
+
+// checkAESKey checks an EncodingAESKey the way WeChat derives the AES key
+// from it: base64 of key+"=" must give 32 bytes.
+func checkAESKey(key string) error {
+	if len(key) != 43 {
+		return fmt.Errorf("EncodingAESKey must be 43 characters, got %d", len(key))
+	}
+	raw, err := base64.StdEncoding.DecodeString(key + "=")
+	if err != nil || len(raw) != 32 {
+		return errors.New("EncodingAESKey is not base64 that decodes to 32 bytes")
+	}
+	return nil
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("not a URL: %q", s)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+// redacted stands in for a secret in String and LogValue: empty when the
+// secret is unset, so a log still shows which secrets are missing.
+func redacted(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// String describes c with every secret redacted.
+func (c Config) String() string {
+	return fmt.Sprintf("config.Config{ComponentAppID:%q ComponentAppSecret:%q ComponentToken:%q ComponentAESKey:%q StateSecret:%q APIBase:%q MPBase:%q Table:%q SSMPrefix:%q}",
+		c.ComponentAppID, redacted(c.ComponentAppSecret), redacted(c.ComponentToken), redacted(c.ComponentAESKey),
+		redacted(c.StateSecret), c.APIBase, c.MPBase, c.Table, c.SSMPrefix)
+}
+
+// Format writes String for every verb, so that no verb (%#v, %+v, %x, …)
+// prints a secret.
+func (c Config) Format(f fmt.State, _ rune) {
+	fmt.Fprint(f, c.String())
+}
+
+// LogValue implements slog.LogValuer with every secret redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("component_appid", c.ComponentAppID),
+		slog.String("component_appsecret", redacted(c.ComponentAppSecret)),
+		slog.String("component_token", redacted(c.ComponentToken)),
+		slog.String("component_encoding_aes_key", redacted(c.ComponentAESKey)),
+		slog.String("state_secret", redacted(c.StateSecret)),
+		slog.String("api_base", c.APIBase),
+		slog.String("mp_base", c.MPBase),
+		slog.String("table", c.Table),
+		slog.String("ssm_prefix", c.SSMPrefix),
+	)
+}
+
+// applyEnv fills the settings that come from the environment in AWS as
+// locally: base URLs (with defaults) and the table name.
+func (c *Config) applyEnv(getenv func(string) string) {
+	c.APIBase = envOr(getenv, EnvAPIBase, DefaultAPIBase)
+	c.MPBase = envOr(getenv, EnvMPBase, DefaultMPBase)
+	c.Table = strings.TrimSpace(getenv(EnvTable))
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// FromEnv reads the configuration from environment variables (WX_COMPONENT_APPID,
+// WX_COMPONENT_SECRET, WX_COMPONENT_TOKEN, WX_COMPONENT_AES_KEY, WX_STATE_SECRET,
+// WX_API_BASE, WX_MP_BASE, WX_TABLE) and validates it. Surrounding white
+// space is dropped from every value.
+func FromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	for _, s := range c.secrets() {
+		*s.value = strings.TrimSpace(getenv(s.env))
+	}
+	c.applyEnv(getenv)
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Load reads the configuration once: from SSM when WX_SSM_PREFIX is set (with
+// an SSM client built by config.LoadDefaultConfig), else from the
+// environment. A process that needs the configuration in several places
+// should keep one Loader instead, which reads SSM only once.
+func Load(ctx context.Context, getenv func(string) string) (Config, error) {
+	l := Loader{Getenv: getenv}
+	return l.Load(ctx)
+}
+
+// Loader loads the configuration on first use and caches it for the life of
+// the process (a Lambda cold start), so SSM is read once. It is safe for
+// concurrent use; a Loader must not be copied after first use.
+type Loader struct {
+	// Getenv reads environment variables; nil means os.Getenv.
+	Getenv func(string) string
+	// SSM reads the secrets when WX_SSM_PREFIX is set; nil builds an
+	// *ssm.Client with config.LoadDefaultConfig.
+	SSM ssm.GetParametersByPathAPIClient
+
+	mu     sync.Mutex
+	loaded bool
+	cfg    Config
+}
+
+// Load returns the cached configuration, reading it on the first call. A
+// failed read is not cached: the next call tries again.
+func (l *Loader) Load(ctx context.Context) (Config, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.loaded {
+		return l.cfg, nil
+	}
+	cfg, err := l.read(ctx)
+	if err != nil {
+		return Config{}, err
+	}
+	l.cfg, l.loaded = cfg, true
+	return cfg, nil
+}
+
+func (l *Loader) read(ctx context.Context) (Config, error) {
+	getenv := l.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	prefix := strings.TrimSpace(getenv(EnvSSMPrefix))
+	if prefix == "" {
+		return FromEnv(getenv)
+	}
+	client := l.SSM
+	if client == nil {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: load AWS config: %w", err)
+		}
+		client = ssm.NewFromConfig(awsCfg)
+	}
+	return FromSSM(ctx, client, prefix, getenv)
+}
