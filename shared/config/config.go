@@ -7,7 +7,6 @@ package config
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +17,8 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
 )
 
 // Default WeChat base URLs, used when WX_API_BASE or WX_MP_BASE is empty.
@@ -139,11 +140,10 @@ func checkSecret(param, v string) error {
 // checkAESKey checks an EncodingAESKey the way WeChat derives the AES key
 // from it: base64 of key+"=" must give 32 bytes.
 func checkAESKey(key string) error {
-	if len(key) != 43 {
-		return fmt.Errorf("EncodingAESKey must be 43 characters, got %d", len(key))
+	if len(key) != wxcrypto.EncodingAESKeyLen {
+		return fmt.Errorf("EncodingAESKey must be %d characters, got %d", wxcrypto.EncodingAESKeyLen, len(key))
 	}
-	raw, err := base64.StdEncoding.DecodeString(key + "=")
-	if err != nil || len(raw) != 32 {
+	if _, err := wxcrypto.DecodeAESKey(key); err != nil {
 		return errors.New("EncodingAESKey is not base64 that decodes to 32 bytes")
 	}
 	return nil

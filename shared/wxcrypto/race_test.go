@@ -1,0 +1,5 @@
+//go:build race
+
+package wxcrypto
+
+const raceEnabled = true

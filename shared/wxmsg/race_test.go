@@ -1,0 +1,5 @@
+//go:build race
+
+package wxmsg
+
+const raceEnabled = true
