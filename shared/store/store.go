@@ -118,15 +118,19 @@ type Lease struct {
 
 // Store is the durable state of the platform.
 type Store interface {
-	// PutTicket stores t unless the stored live ticket has a CreateTime at
-	// or after t.CreateTime, in which case it returns ErrStale.
+	// PutTicket stores t unless the stored ticket has a CreateTime at or
+	// after t.CreateTime, in which case it returns ErrStale. Expiry does not
+	// matter here, only for reads: a ticket older than an expired one has
+	// expired too.
 	PutTicket(ctx context.Context, t Ticket) error
 	// GetTicket returns the live ticket or ErrNotFound.
 	GetTicket(ctx context.Context, componentAppID string) (Ticket, error)
 
-	// PutComponentToken stores tok if the stored version is tok.Version
-	// (or the stored token has expired, or there is none and tok.Version is 0),
-	// else ErrConflict. It returns the token as stored, with the new version.
+	// PutComponentToken stores tok if the stored version is tok.Version, or
+	// the stored token has expired, or there is none; else ErrConflict. The
+	// stored version is the previous one plus 1 (over an expired token too,
+	// so a writer that read before the expiry still conflicts). It returns
+	// the token as stored, with its new version.
 	PutComponentToken(ctx context.Context, tok ComponentToken) (ComponentToken, error)
 	// GetComponentToken returns the unexpired token or ErrNotFound.
 	GetComponentToken(ctx context.Context, componentAppID string) (ComponentToken, error)

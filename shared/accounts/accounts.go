@@ -1,0 +1,285 @@
+// Package accounts records which WeChat accounts authorized the platform:
+// it exchanges authorization codes, stores authorizers and their profiles,
+// and marks revoked accounts.
+//
+// An authorization reaches the platform twice, as the `authorized` push and
+// as the browser's redirect, in either order or only one of them; Authorize
+// is idempotent across both.
+package accounts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/tokens"
+	"github.com/wxcomponent/wxcomponent/shared/wechat"
+)
+
+// ErrInProgress reports that another request is still exchanging the same
+// authorization code; its result will be stored shortly.
+var ErrInProgress = errors.New("accounts: authorization code is being exchanged")
+
+// codeLifetime is how long WeChat honours an authorization code, and so how
+// long a used code is remembered.
+const codeLifetime = time.Hour
+
+// WeChat is the part of the WeChat client Authorize needs.
+type WeChat interface {
+	QueryAuth(ctx context.Context, cat, authorizationCode string) (wechat.AuthorizationInfo, error)
+	GetAuthorizerInfo(ctx context.Context, cat, authorizerAppID string) (wechat.AuthorizerInfoResponse, error)
+}
+
+// ComponentTokens runs a call with a valid component token, renewing it once
+// if WeChat rejects it. *tokens.Source satisfies it.
+type ComponentTokens interface {
+	WithComponentToken(ctx context.Context, call func(cat string) error) error
+	ComponentAppID() string
+}
+
+// Service records authorizations.
+type Service struct {
+	store  store.Store
+	wx     WeChat
+	tokens ComponentTokens
+	now    func() time.Time
+	log    *slog.Logger
+	// waitExchange bounds how long a second arrival of a code waits for the
+	// first to finish.
+	waitExchange time.Duration
+}
+
+// New returns a Service. now and log may be nil.
+func New(s store.Store, wx WeChat, tokens ComponentTokens, now func() time.Time, log *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: s, wx: wx, tokens: tokens, now: now, log: log, waitExchange: 4 * time.Second}
+}
+
+// Result is an account that authorized the platform.
+type Result struct {
+	Authorizer store.Authorizer
+	Profile    store.Profile // zero when WeChat did not return one
+}
+
+// Authorize exchanges an authorization code with api_query_auth and stores
+// the authorizer and its profile. A non-empty customerRef, the platform's own
+// reference for the merchant, is recorded; an empty one keeps what is stored.
+// A code that was already exchanged (by the push or by the redirect) is not
+// sent to WeChat again: the stored account is returned, with customerRef
+// added.
+func (s *Service) Authorize(ctx context.Context, code, customerRef string) (Result, error) {
+	key := "authcode#" + codeKey(code)
+	expires := s.now().Add(codeLifetime)
+	prior, err := s.store.PutSeenIfAbsent(ctx, key, nil, expires)
+	switch {
+	case errors.Is(err, store.ErrExists):
+		appID, err := s.awaitExchange(ctx, key, prior)
+		if err != nil {
+			return Result{}, err
+		}
+		return s.recordCustomer(ctx, appID, customerRef)
+	case err != nil:
+		return Result{}, fmt.Errorf("claim authorization code: %w", err)
+	}
+
+	a, err := s.exchange(ctx, code, customerRef)
+	if err != nil {
+		// Free the claim so the other arrival of this code can try.
+		if ferr := s.store.PutSeen(context.WithoutCancel(ctx), key, nil, s.now()); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("release code claim: %w", ferr))
+		}
+		return Result{}, err
+	}
+	if err := s.store.PutSeen(ctx, key, []byte(a.AppID), expires); err != nil {
+		return Result{}, fmt.Errorf("record exchanged code: %w", err)
+	}
+	return Result{Authorizer: a, Profile: s.profile(ctx, a.AppID)}, nil
+}
+
+// codeKey names a code in the store without storing the code itself.
+func codeKey(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:16])
+}
+
+// awaitExchange returns the appid recorded for an exchanged code, waiting a
+// few seconds while the first arrival is still talking to WeChat.
+func (s *Service) awaitExchange(ctx context.Context, key string, prior []byte) (string, error) {
+	deadline := time.Now().Add(s.waitExchange)
+	for backoff := 25 * time.Millisecond; len(prior) == 0; backoff = min(2*backoff, 500*time.Millisecond) {
+		if time.Now().After(deadline) {
+			return "", ErrInProgress
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(backoff):
+		}
+		var err error
+		prior, err = s.store.PutSeenIfAbsent(ctx, key, nil, s.now().Add(codeLifetime))
+		switch {
+		case err == nil:
+			// The first arrival failed and freed the code; WeChat will not
+			// take it again, so there is nothing left to wait for.
+			_ = s.store.PutSeen(context.WithoutCancel(ctx), key, nil, s.now())
+			return "", fmt.Errorf("exchange of this code failed elsewhere: %w", ErrInProgress)
+		case !errors.Is(err, store.ErrExists):
+			return "", fmt.Errorf("read code claim: %w", err)
+		}
+	}
+	return string(prior), nil
+}
+
+// exchange calls api_query_auth and stores the authorizer it describes.
+func (s *Service) exchange(ctx context.Context, code, customerRef string) (store.Authorizer, error) {
+	var info wechat.AuthorizationInfo
+	err := s.tokens.WithComponentToken(ctx, func(cat string) error {
+		var err error
+		info, err = s.wx.QueryAuth(ctx, cat, code)
+		return err
+	})
+	if err != nil {
+		return store.Authorizer{}, fmt.Errorf("query auth: %w", err)
+	}
+	if info.AuthorizerAppID == "" || info.AuthorizerAccessToken == "" {
+		return store.Authorizer{}, errors.New("query auth: answer without authorizer_appid or access token")
+	}
+	now := s.now()
+	expires := now.Add(time.Duration(info.ExpiresIn) * time.Second)
+	a, err := store.UpdateAuthorizer(ctx, s.store, info.AuthorizerAppID, func(a *store.Authorizer) error {
+		a.ComponentAppID = s.tokens.ComponentAppID()
+		if info.AuthorizerRefreshToken != "" {
+			a.RefreshToken = info.AuthorizerRefreshToken
+		}
+		a.AccessToken = info.AuthorizerAccessToken
+		a.ExpiresAt = expires
+		a.NextRefreshAt = tokens.NextRefresh(expires, 0)
+		a.Status = store.StatusActive
+		a.FuncInfo = info.FuncScopeIDs()
+		if customerRef != "" {
+			a.CustomerRef = customerRef
+		}
+		a.AuthorizedAt = now
+		a.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return a, fmt.Errorf("store authorizer %s: %w", info.AuthorizerAppID, err)
+	}
+	s.log.InfoContext(ctx, "account authorized", "authorizer_appid", a.AppID, "func_info", a.FuncInfo, "customer_ref", a.CustomerRef)
+	return a, nil
+}
+
+// recordCustomer adds customerRef to an already stored authorizer.
+func (s *Service) recordCustomer(ctx context.Context, appID, customerRef string) (Result, error) {
+	a, err := s.store.GetAuthorizer(ctx, appID)
+	if err != nil {
+		return Result{}, fmt.Errorf("read authorizer %s: %w", appID, err)
+	}
+	if customerRef != "" && a.CustomerRef != customerRef {
+		a, err = store.UpdateAuthorizer(ctx, s.store, appID, func(a *store.Authorizer) error {
+			a.CustomerRef = customerRef
+			a.UpdatedAt = s.now()
+			return nil
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("record customer of %s: %w", appID, err)
+		}
+	}
+	return Result{Authorizer: a, Profile: s.profile(ctx, appID)}, nil
+}
+
+// profile returns the stored profile, fetching and storing it when missing.
+// A profile is a nicety: failing to get one is logged, not returned.
+func (s *Service) profile(ctx context.Context, appID string) store.Profile {
+	p, err := s.store.GetProfile(ctx, appID)
+	if err == nil {
+		return p
+	}
+	p, err = s.RefreshProfile(ctx, appID)
+	if err != nil {
+		s.log.WarnContext(ctx, "authorizer profile unavailable", "authorizer_appid", appID, "err", err)
+	}
+	return p
+}
+
+// RefreshProfile fetches the account's profile with api_get_authorizer_info
+// and stores it.
+func (s *Service) RefreshProfile(ctx context.Context, appID string) (store.Profile, error) {
+	var info wechat.AuthorizerInfoResponse
+	err := s.tokens.WithComponentToken(ctx, func(cat string) error {
+		var err error
+		info, err = s.wx.GetAuthorizerInfo(ctx, cat, appID)
+		return err
+	})
+	if err != nil {
+		return store.Profile{}, fmt.Errorf("get authorizer info: %w", err)
+	}
+	p := ProfileOf(appID, info.AuthorizerInfo, s.now())
+	if err := s.store.PutProfile(ctx, p); err != nil {
+		return p, fmt.Errorf("store profile: %w", err)
+	}
+	return p, nil
+}
+
+// ProfileOf converts WeChat's authorizer_info into a stored profile.
+func ProfileOf(appID string, info wechat.AuthorizerInfo, now time.Time) store.Profile {
+	return store.Profile{
+		AppID:           appID,
+		NickName:        info.NickName,
+		HeadImg:         info.HeadImg,
+		UserName:        info.UserName,
+		PrincipalName:   info.PrincipalName,
+		Alias:           info.Alias,
+		QRCodeURL:       info.QRCodeURL,
+		ServiceTypeInfo: info.ServiceTypeInfo.ID,
+		VerifyTypeInfo:  info.VerifyTypeInfo.ID,
+		MiniProgram:     info.MiniProgramInfo != nil,
+		UpdatedAt:       now,
+	}
+}
+
+// Revoke records that appID removed its authorization at the given time:
+// its tokens are dropped and the record is kept with status revoked. A
+// revocation older than the account's latest authorization is ignored, and
+// so is one for an account the platform never stored.
+func (s *Service) Revoke(ctx context.Context, appID string, at time.Time) error {
+	a, err := store.UpdateAuthorizer(ctx, s.store, appID, func(a *store.Authorizer) error {
+		if a.Version == 0 {
+			return store.ErrNotFound
+		}
+		if at.Before(a.AuthorizedAt) {
+			return errStaleRevoke
+		}
+		a.Status = store.StatusRevoked
+		a.AccessToken = ""
+		a.ExpiresAt = time.Time{}
+		a.NextRefreshAt = time.Time{}
+		a.UpdatedAt = s.now()
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.log.WarnContext(ctx, "revocation of an unknown account", "authorizer_appid", appID)
+		return nil
+	case errors.Is(err, errStaleRevoke):
+		s.log.InfoContext(ctx, "revocation older than the latest authorization ignored", "authorizer_appid", appID)
+		return nil
+	case err != nil:
+		return fmt.Errorf("revoke %s: %w", appID, err)
+	}
+	s.log.InfoContext(ctx, "account revoked", "authorizer_appid", a.AppID)
+	return nil
+}
+
+var errStaleRevoke = errors.New("revocation older than authorization")

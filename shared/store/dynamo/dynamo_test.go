@@ -1,0 +1,253 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wxcomponent/wxcomponent/shared/internal/motoserver"
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
+	"github.com/wxcomponent/wxcomponent/shared/store/storetest"
+)
+
+// inspected is a store that can read its raw items.
+type inspected struct {
+	*dynamo.Store
+	client *dynamodb.Client
+	table  string
+}
+
+// rawKey is the contract's key layout, written out again so that the
+// tests check it rather than reuse the package's own.
+func rawKey(kind storetest.Kind, key string) (pk, sk string) {
+	switch kind {
+	case storetest.KindTicket:
+		return "COMPONENT#" + key, "TICKET"
+	case storetest.KindToken:
+		return "COMPONENT#" + key, "TOKEN"
+	case storetest.KindAuthorizer:
+		return "AUTHORIZER#" + key, "AUTH"
+	case storetest.KindProfile:
+		return "AUTHORIZER#" + key, "PROFILE"
+	case storetest.KindLease:
+		return "LEASE#" + key, "LEASE"
+	case storetest.KindSeen:
+		return "DEDUP#" + key, "DEDUP"
+	}
+	panic("unknown kind " + kind)
+}
+
+func (s inspected) item(ctx context.Context, kind storetest.Kind, key string) (map[string]types.AttributeValue, error) {
+	pk, sk := rawKey(kind, key)
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
+// Raw reports the item's ttl attribute as the time DynamoDB may delete it.
+func (s inspected) Raw(ctx context.Context, kind storetest.Kind, key string) (bool, time.Time, error) {
+	it, err := s.item(ctx, kind, key)
+	if err != nil || it == nil {
+		return false, time.Time{}, err
+	}
+	ttl, ok := it["ttl"]
+	if !ok {
+		return true, time.Time{}, nil
+	}
+	n, ok := ttl.(*types.AttributeValueMemberN)
+	if !ok {
+		return true, time.Time{}, fmt.Errorf("ttl is a %T, want a number", ttl)
+	}
+	sec, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return true, time.Time{}, fmt.Errorf("ttl: %w", err)
+	}
+	return true, time.Unix(sec, 0), nil
+}
+
+// serialTransport sends one request at a time. moto_server serves requests
+// on threads and checks a write's condition and applies the write without a
+// lock, so two racing conditional writes can both succeed there; DynamoDB
+// applies each conditional write atomically. Serialising the requests gives
+// the emulator that atomicity, so that the suite's races test the
+// conditions this package writes rather than the emulator.
+type serialTransport struct {
+	mu   sync.Mutex
+	next http.RoundTripper
+}
+
+func (t *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.next.RoundTrip(r)
+}
+
+// TestDynamo starts one moto_server for all the package's tests; each store
+// gets a table of its own.
+func TestDynamo(t *testing.T) {
+	motoserver.Start(t)
+	cfg, err := config.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: &serialTransport{next: http.DefaultTransport}}
+	})
+	var tables atomic.Int64
+	newStore := func(t *testing.T, now func() time.Time) inspected {
+		name := fmt.Sprint("wxcomponent-", tables.Add(1))
+		if err := dynamo.CreateTable(t.Context(), client, name); err != nil {
+			t.Fatal(err)
+		}
+		return inspected{Store: dynamo.New(client, name, dynamo.Options{Now: now}), client: client, table: name}
+	}
+
+	t.Run("Conformance", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store { return newStore(t, now) })
+	})
+	t.Run("Table", func(t *testing.T) { testTable(t, newStore(t, nil)) })
+	t.Run("Layout", func(t *testing.T) { testLayout(t, newStore(t, nil)) })
+}
+
+// testTable checks the table CreateTable made against the contract.
+func testTable(t *testing.T, s inspected) {
+	ctx := t.Context()
+	out, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := out.Table
+	if desc.TableStatus != types.TableStatusActive {
+		t.Errorf("status %s, want ACTIVE", desc.TableStatus)
+	}
+	if desc.BillingModeSummary == nil || desc.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
+		t.Errorf("billing %+v, want PAY_PER_REQUEST", desc.BillingModeSummary)
+	}
+	if got := keySchema(desc.KeySchema); got != "pk HASH, sk RANGE" {
+		t.Errorf("key schema %q", got)
+	}
+	if len(desc.GlobalSecondaryIndexes) != 1 {
+		t.Fatalf("%d global secondary indexes, want 1", len(desc.GlobalSecondaryIndexes))
+	}
+	gsi := desc.GlobalSecondaryIndexes[0]
+	if aws.ToString(gsi.IndexName) != "due" || keySchema(gsi.KeySchema) != "due HASH, next_refresh_at RANGE" ||
+		gsi.Projection == nil || gsi.Projection.ProjectionType != types.ProjectionTypeAll {
+		t.Errorf("index %s (%s), projection %+v; want due (due HASH, next_refresh_at RANGE), ALL",
+			aws.ToString(gsi.IndexName), keySchema(gsi.KeySchema), gsi.Projection)
+	}
+	defs := map[string]types.ScalarAttributeType{}
+	for _, d := range desc.AttributeDefinitions {
+		defs[aws.ToString(d.AttributeName)] = d.AttributeType
+	}
+	if fmt.Sprint(defs) != "map[due:S next_refresh_at:N pk:S sk:S]" {
+		t.Errorf("attribute definitions %v", defs)
+	}
+
+	ttl, err := s.client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(s.table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != "ttl" || d.TimeToLiveStatus != "ENABLED" {
+		t.Errorf("time to live %+v, want ENABLED on ttl", d)
+	}
+}
+
+func keySchema(ks []types.KeySchemaElement) string {
+	var s string
+	for i, k := range ks {
+		if i > 0 {
+			s += ", "
+		}
+		s += aws.ToString(k.AttributeName) + " " + string(k.KeyType)
+	}
+	return s
+}
+
+// testLayout checks raw items against the contract's attribute names, and
+// that the due marker follows NextRefreshAt.
+func testLayout(t *testing.T, s inspected) {
+	ctx := t.Context()
+	now := time.Unix(1_780_000_000, 0)
+	a, err := s.PutAuthorizer(ctx, store.Authorizer{AppID: "wxacct", ComponentAppID: "wxcomp", RefreshToken: "r",
+		AccessToken: "a", ExpiresAt: now.Add(2 * time.Hour), NextRefreshAt: now.Add(time.Hour),
+		Status: store.StatusActive, FuncInfo: []int{3, 1}, CustomerRef: "ref", AuthorizedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"pk": "S:AUTHORIZER#wxacct", "sk": "S:AUTH", "appid": "S:wxacct", "component_appid": "S:wxcomp",
+		"refresh_token": "S:r", "access_token": "S:a", "expires_at": "N:1780007200",
+		"next_refresh_at": "N:1780003600", "due": "S:1", "status": "S:active", "func_info": "L:[3 1]",
+		"customer_ref": "S:ref", "authorized_at": "N:1780000000", "updated_at": "N:1780000000", "version": "N:1",
+	}
+	wantItem(t, s, storetest.KindAuthorizer, "wxacct", want)
+
+	a.NextRefreshAt = time.Time{}
+	if _, err := s.PutAuthorizer(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "due")
+	want["next_refresh_at"], want["version"] = "N:0", "N:2"
+	wantItem(t, s, storetest.KindAuthorizer, "wxacct", want)
+
+	if err := s.PutTicket(ctx, store.Ticket{ComponentAppID: "wxcomp", Ticket: "t", CreateTime: now, ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	wantItem(t, s, storetest.KindTicket, "wxcomp", map[string]string{
+		"pk": "S:COMPONENT#wxcomp", "sk": "S:TICKET", "component_appid": "S:wxcomp", "ticket": "S:t",
+		"create_time": "N:1780000000", "received_at": "N:1780000000", "ttl": "N:1780043200",
+	})
+	if err := s.AcquireLease(ctx, "job", "me", now.Add(1500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	wantItem(t, s, storetest.KindLease, "job", map[string]string{
+		"pk": "S:LEASE#job", "sk": "S:LEASE", "name": "S:job", "owner": "S:me",
+		"until_ms": "N:1780000001500", "ttl": "N:1780003601",
+	})
+}
+
+// wantItem compares a raw item with want, attribute name to "type:value".
+func wantItem(t *testing.T, s inspected, kind storetest.Kind, key string, want map[string]string) {
+	t.Helper()
+	it, err := s.item(t.Context(), kind, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for name, v := range it {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			got[name] = "S:" + v.Value
+		case *types.AttributeValueMemberN:
+			got[name] = "N:" + v.Value
+		case *types.AttributeValueMemberL:
+			var ns []string
+			for _, e := range v.Value {
+				ns = append(ns, e.(*types.AttributeValueMemberN).Value)
+			}
+			got[name] = fmt.Sprint("L:", ns)
+		default:
+			got[name] = fmt.Sprintf("%T", v)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s %s item:\n got %v\nwant %v", kind, key, got, want)
+	}
+}

@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// schemaVersion is the layout this package writes, kept in PRAGMA user_version.
+const schemaVersion = 1
+
+// schema creates the layout of schemaVersion. Times are epoch seconds (0 for
+// none) except lease ends, in milliseconds. Nothing in authorizers or
+// profiles expires: PurgeExpired never touches them.
+const schema = `
+CREATE TABLE IF NOT EXISTS tickets (
+	component_appid TEXT PRIMARY KEY,
+	ticket          TEXT NOT NULL,
+	create_time     INTEGER NOT NULL,
+	received_at     INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS component_tokens (
+	component_appid TEXT PRIMARY KEY,
+	access_token    TEXT NOT NULL,
+	expires_at      INTEGER NOT NULL,
+	version         INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS authorizers (
+	appid           TEXT PRIMARY KEY,
+	component_appid TEXT NOT NULL,
+	refresh_token   TEXT NOT NULL CHECK (refresh_token <> ''),
+	access_token    TEXT NOT NULL,
+	expires_at      INTEGER NOT NULL,
+	next_refresh_at INTEGER NOT NULL,
+	status          TEXT NOT NULL,
+	func_info       TEXT NOT NULL,
+	customer_ref    TEXT NOT NULL,
+	authorized_at   INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	version         INTEGER NOT NULL
+) STRICT;
+
+-- Only due accounts are in the index, so the refresh job reads nothing else.
+CREATE INDEX IF NOT EXISTS authorizers_due
+	ON authorizers (next_refresh_at, appid) WHERE next_refresh_at > 0;
+
+CREATE TABLE IF NOT EXISTS profiles (
+	appid             TEXT PRIMARY KEY,
+	nick_name         TEXT NOT NULL,
+	head_img          TEXT NOT NULL,
+	user_name         TEXT NOT NULL,
+	principal_name    TEXT NOT NULL,
+	alias             TEXT NOT NULL,
+	qrcode_url        TEXT NOT NULL,
+	service_type_info INTEGER NOT NULL,
+	verify_type_info  INTEGER NOT NULL,
+	mini_program      INTEGER NOT NULL,
+	updated_at        INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS leases (
+	name     TEXT PRIMARY KEY,
+	owner    TEXT NOT NULL,
+	until_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS seen (
+	key        TEXT PRIMARY KEY,
+	value      BLOB,
+	expires_at INTEGER NOT NULL
+) STRICT;
+
+-- One row per message handled: PurgeExpired must not scan them all.
+CREATE INDEX IF NOT EXISTS seen_expiry ON seen (expires_at);
+`
+
+// migrate brings the database to schemaVersion inside one IMMEDIATE
+// transaction, so two processes opening a new file at once create it once.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	switch {
+	case version == schemaVersion:
+		return nil
+	case version > schemaVersion:
+		return fmt.Errorf("database schema version %d is newer than this program's %d", version, schemaVersion)
+	}
+	if _, err := tx.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return fmt.Errorf("set schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit schema: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+package ticket_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/accounts"
+	"github.com/wxcomponent/wxcomponent/shared/internal/pushtest"
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
+	"github.com/wxcomponent/wxcomponent/shared/ticket"
+	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+)
+
+const path = "/wechat/component/ticket"
+
+var component = pushtest.Component{
+	AppID:          "wxcomponent00000001",
+	Token:          "pamtest",
+	EncodingAESKey: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
+
+// recordingAccounts stands in for accounts.Service, which has its own tests;
+// here only the handler's dispatch matters.
+type recordingAccounts struct {
+	mu      sync.Mutex
+	codes   []string
+	revoked []string
+	err     error
+}
+
+func (r *recordingAccounts) Authorize(_ context.Context, code, _ string) (accounts.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.codes = append(r.codes, code)
+	return accounts.Result{}, r.err
+}
+
+func (r *recordingAccounts) Revoke(_ context.Context, appID string, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked = append(r.revoked, appID)
+	return r.err
+}
+
+type fixture struct {
+	handler  http.Handler
+	store    store.Store
+	accounts *recordingAccounts
+	logs     *bytes.Buffer
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	crypter, err := wxcrypto.New(component.Token, component.EncodingAESKey, component.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pushes in testdata were created at 1764000000; the test runs a
+	// minute after that, while their tickets are alive.
+	now := func() time.Time { return time.Unix(1764000060, 0) }
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "wx.db"), sqlite.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{store: st, accounts: &recordingAccounts{}, logs: &bytes.Buffer{}}
+	log := slog.New(slog.NewJSONHandler(f.logs, nil))
+	f.handler = ticket.NewHandler(crypter, st, f.accounts, now, log)
+	return f
+}
+
+func (f *fixture) serve(r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, r)
+	return w
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func seal(t *testing.T, plaintext []byte) pushtest.Push {
+	return pushtest.Seal(t, component, plaintext, "AppId", component.AppID, "1764000000", "372623149")
+}
+
+func TestTicketPushFromIndependentEncryptorIsStored(t *testing.T) {
+	f := newFixture(t)
+	w := f.serve(seal(t, readFile(t, "ticket.xml")).Request(path))
+	if w.Code != http.StatusOK || w.Body.String() != "success" {
+		t.Fatalf("answer = %d %q, want 200 \"success\"", w.Code, w.Body.String())
+	}
+	got, err := f.store.GetTicket(context.Background(), component.AppID)
+	if err != nil {
+		t.Fatalf("GetTicket: %v", err)
+	}
+	want := "ticket@@@Wz1hVUmV2TzE8nRU2x6fXbiE7fX4M0Y6mXJ1Q0Q0dGVzdA"
+	if got.Ticket != want || got.CreateTime.Unix() != 1764000000 {
+		t.Fatalf("stored ticket = %q at %d, want %q at 1764000000", got.Ticket, got.CreateTime.Unix(), want)
+	}
+}
+
+// tamper returns a copy of the push with one byte of the ciphertext changed,
+// still valid base64, signatures untouched.
+func tamper(p pushtest.Push) pushtest.Push {
+	body := bytes.Clone(p.Body)
+	i := bytes.Index(body, []byte("<Encrypt><![CDATA[")) + len("<Encrypt><![CDATA[") + 10
+	if body[i] == 'A' {
+		body[i] = 'B'
+	} else {
+		body[i] = 'A'
+	}
+	return pushtest.Push{Query: p.Query, Body: body}
+}
+
+func TestRejectedPushesStoreNothing(t *testing.T) {
+	good := func(t *testing.T) pushtest.Push { return seal(t, readFile(t, "ticket.xml")) }
+	tests := []struct {
+		name   string
+		push   func(t *testing.T) pushtest.Push
+		status int
+	}{
+		{"one ciphertext byte changed", func(t *testing.T) pushtest.Push { return tamper(good(t)) }, http.StatusUnauthorized},
+		{"wrong msg_signature", func(t *testing.T) pushtest.Push {
+			p := good(t)
+			p.Query.Set("msg_signature", pushtest.Sign("other", "1764000000", "372623149", "x"))
+			return p
+		}, http.StatusUnauthorized},
+		{"wrong signature", func(t *testing.T) pushtest.Push {
+			p := good(t)
+			p.Query.Set("signature", pushtest.Sign("other", "1764000000", "372623149"))
+			return p
+		}, http.StatusUnauthorized},
+		{"signed with another token", func(t *testing.T) pushtest.Push {
+			other := component
+			other.Token = "someoneelse"
+			return pushtest.Seal(t, other, readFile(t, "ticket.xml"), "AppId", component.AppID, "1764000000", "1")
+		}, http.StatusUnauthorized},
+		{"encrypted for another appid", func(t *testing.T) pushtest.Push {
+			other := component
+			other.AppID = "wxsomeoneelse000001"
+			return pushtest.Seal(t, other, readFile(t, "ticket.xml"), "AppId", component.AppID, "1764000000", "1")
+		}, http.StatusUnauthorized},
+		{"event for another component", func(t *testing.T) pushtest.Push {
+			return seal(t, readFile(t, "other-component.xml"))
+		}, http.StatusBadRequest},
+		{"broken inner XML", func(t *testing.T) pushtest.Push { return seal(t, readFile(t, "broken.xml")) }, http.StatusBadRequest},
+		{"broken envelope", func(t *testing.T) pushtest.Push {
+			p := good(t)
+			p.Body = p.Body[:len(p.Body)-8]
+			return p
+		}, http.StatusBadRequest},
+		{"missing timestamp", func(t *testing.T) pushtest.Push {
+			p := good(t)
+			p.Query.Del("timestamp")
+			return p
+		}, http.StatusBadRequest},
+		{"not encrypted", func(t *testing.T) pushtest.Push {
+			p := good(t)
+			p.Query.Set("encrypt_type", "raw")
+			return p
+		}, http.StatusBadRequest},
+		{"body over 64 KiB", func(t *testing.T) pushtest.Push {
+			p := good(t)
+			p.Body = append(p.Body, bytes.Repeat([]byte(" "), 64<<10)...)
+			return p
+		}, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			w := f.serve(tt.push(t).Request(path))
+			if w.Code != tt.status {
+				t.Fatalf("status = %d, want %d (body %q)", w.Code, tt.status, w.Body.String())
+			}
+			if _, err := f.store.GetTicket(context.Background(), component.AppID); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("GetTicket after a rejected push: err = %v, want ErrNotFound", err)
+			}
+			if len(f.accounts.codes)+len(f.accounts.revoked) != 0 {
+				t.Fatalf("a rejected push reached the accounts: %+v", f.accounts)
+			}
+		})
+	}
+}
+
+func TestOlderTicketNeverReplacesNewer(t *testing.T) {
+	f := newFixture(t)
+	newer := strings.Replace(string(readFile(t, "ticket.xml")), "1764000000", "1764000600", 1)
+	newer = strings.Replace(newer, "ticket@@@", "ticket@@@newer-", 1)
+	for _, doc := range []string{newer, string(readFile(t, "ticket.xml"))} {
+		if w := f.serve(seal(t, []byte(doc)).Request(path)); w.Code != http.StatusOK || w.Body.String() != "success" {
+			t.Fatalf("answer = %d %q, want 200 success", w.Code, w.Body.String())
+		}
+	}
+	got, err := f.store.GetTicket(context.Background(), component.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got.Ticket, "ticket@@@newer-") {
+		t.Fatalf("stored ticket = %q, want the newer one", got.Ticket)
+	}
+}
+
+func TestAuthorizationEventsReachAccounts(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"authorized.xml", "unauthorized.xml"} {
+		if w := f.serve(seal(t, readFile(t, name)).Request(path)); w.Code != http.StatusOK || w.Body.String() != "success" {
+			t.Fatalf("%s: answer = %d %q, want 200 success", name, w.Code, w.Body.String())
+		}
+	}
+	if want := []string{"queryauthcode@@@AbCdEf"}; !equal(f.accounts.codes, want) {
+		t.Errorf("authorized codes = %q, want %q", f.accounts.codes, want)
+	}
+	if want := []string{"wxauthorizer0000001"}; !equal(f.accounts.revoked, want) {
+		t.Errorf("revoked = %q, want %q", f.accounts.revoked, want)
+	}
+}
+
+func TestFailedExchangeAsksWeChatToRetry(t *testing.T) {
+	f := newFixture(t)
+	f.accounts.err = errors.New("wechat api_query_auth: errcode -1: system error")
+	w := f.serve(seal(t, readFile(t, "authorized.xml")).Request(path))
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500 so that WeChat pushes again", w.Code)
+	}
+}
+
+func TestUnknownEventIsAcknowledgedWithoutLoggingValues(t *testing.T) {
+	f := newFixture(t)
+	w := f.serve(seal(t, readFile(t, "fasteregister.xml")).Request(path))
+	if w.Code != http.StatusOK || w.Body.String() != "success" {
+		t.Fatalf("answer = %d %q, want 200 success", w.Code, w.Body.String())
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, "notify_third_fasteregister") {
+		t.Errorf("the event type is not logged: %s", logs)
+	}
+	if strings.Contains(logs, "secret-auth-code") {
+		t.Errorf("an auth code reached the logs: %s", logs)
+	}
+}
+
+func equal(a, b []string) bool {
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
+}
