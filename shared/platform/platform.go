@@ -1,0 +1,131 @@
+// Package platform assembles the platform's parts (store, WeChat client,
+// message crypto, tokens, accounts) from a configuration, and builds the
+// HTTP handler of each function. The Lambda functions, the local dev server
+// and the end-to-end tests all build the platform this way.
+package platform
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/accounts"
+	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/routes"
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/ticket"
+	"github.com/wxcomponent/wxcomponent/shared/tokens"
+	"github.com/wxcomponent/wxcomponent/shared/wechat"
+	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+)
+
+// Platform is one component's running platform.
+type Platform struct {
+	Config   config.Config
+	Store    store.Store
+	WeChat   *wechat.Client
+	Crypter  *wxcrypto.Crypter
+	Tokens   *tokens.Source
+	Accounts *accounts.Service
+	Log      *slog.Logger
+	Now      func() time.Time
+	// Stage names the deployment (dev, prod) in metrics; empty locally.
+	Stage string
+}
+
+// Options are the parts a Platform is built from.
+type Options struct {
+	Config config.Config
+	Store  store.Store
+	// HTTPClient reaches WeChat; nil uses a client with WeChat's timeouts.
+	HTTPClient *http.Client
+	Log        *slog.Logger     // nil: JSON to stderr
+	Now        func() time.Time // nil: time.Now
+}
+
+// New builds a Platform.
+func New(opts Options) (*Platform, error) {
+	cfg := opts.Config
+	crypter, err := wxcrypto.New(cfg.ComponentToken, cfg.ComponentAESKey, cfg.ComponentAppID)
+	if err != nil {
+		return nil, fmt.Errorf("message crypto: %w", err)
+	}
+	log := opts.Log
+	if log == nil {
+		log = NewLogger(os.Stderr)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	wx := wechat.New(wechat.Options{
+		BaseURL:            cfg.APIBase,
+		HTTPClient:         opts.HTTPClient,
+		ComponentAppID:     cfg.ComponentAppID,
+		ComponentAppSecret: cfg.ComponentAppSecret,
+		Logger:             log,
+	})
+	src := tokens.New(tokens.Options{
+		Store:          opts.Store,
+		WeChat:         wx,
+		ComponentAppID: cfg.ComponentAppID,
+		Now:            now,
+		Logger:         log,
+	})
+	return &Platform{
+		Config:   cfg,
+		Store:    opts.Store,
+		WeChat:   wx,
+		Crypter:  crypter,
+		Tokens:   src,
+		Accounts: accounts.New(opts.Store, wx, src, now, log),
+		Log:      log,
+		Now:      now,
+	}, nil
+}
+
+// NewLogger returns the JSON logger every function uses.
+func NewLogger(w *os.File) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// Handler returns the HTTP handler of one function (see package routes):
+// a mux serving exactly that function's routes.
+func (p *Platform) Handler(function string) http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range routes.For(function) {
+		mux.Handle(r.Pattern(), p.route(r))
+	}
+	return mux
+}
+
+func (p *Platform) route(r routes.Route) http.Handler {
+	switch r.Function {
+	case routes.Ticket:
+		return ticket.NewHandler(p.Crypter, p.Store, p.Accounts, p.Now, p.Log.With("function", routes.Ticket))
+	default:
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "not implemented yet", http.StatusNotImplemented)
+		})
+	}
+}
+
+// Mux returns one handler serving every function's routes, as the local dev
+// server does.
+func (p *Platform) Mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, r := range routes.All {
+		mux.Handle(r.Pattern(), p.route(r))
+	}
+	return mux
+}
+
+// Close releases the store when it holds resources (the embedded store).
+func (p *Platform) Close() error {
+	if c, ok := p.Store.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}

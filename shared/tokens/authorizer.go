@@ -1,0 +1,356 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/wechat"
+)
+
+// errSuperseded aborts a token write when the account was re-authorized (or
+// revoked) while its token was being fetched: the newer record wins.
+var errSuperseded = errors.New("authorizer changed during refresh")
+
+// listPageSize is api_get_authorizer_list's largest page.
+const listPageSize = 500
+
+// WeChat's answers to api_authorizer_token that change an account's status.
+const (
+	codeNotAuthorized       = 61003 // the account removed the platform
+	codeRefreshTokenInvalid = 61023 // the refresh token is no longer valid
+)
+
+// Outcome is what RefreshAuthorizer did to an account.
+type Outcome int
+
+// Outcomes of RefreshAuthorizer.
+const (
+	// Current: another process had already renewed the token; WeChat was not
+	// called.
+	Current Outcome = iota
+	// Refreshed: a new access token was fetched and stored.
+	Refreshed
+	// Recovered: WeChat had rejected the stored refresh token (61023); a
+	// different one was found in api_get_authorizer_list, stored, and a new
+	// access token fetched with it.
+	Recovered
+)
+
+// String names the outcome as logs and metrics do.
+func (o Outcome) String() string {
+	switch o {
+	case Current:
+		return "current"
+	case Refreshed:
+		return "refreshed"
+	case Recovered:
+		return "recovered"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// RefreshAuthorizer renews the access token of authorizerAppID and stores it,
+// unless it is not due and its token differs from stale (another process
+// already renewed it). The outcome says whether and how WeChat was called.
+//
+// When another goroutine or process holds the account's lease,
+// RefreshAuthorizer waits for it if wait is set and otherwise returns ErrBusy
+// at once, which is what a batch job wants: the other holder is doing the
+// work.
+func (s *Source) RefreshAuthorizer(ctx context.Context, authorizerAppID, stale string, wait bool) (a store.Authorizer, outcome Outcome, err error) {
+	lease := "authorizer#" + authorizerAppID
+	err = s.leased(ctx, lease, wait, func() error {
+		a, outcome, err = s.refreshAuthorizer(ctx, authorizerAppID, stale)
+		return err
+	})
+	return a, outcome, err
+}
+
+func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (store.Authorizer, Outcome, error) {
+	a, err := s.store.GetAuthorizer(ctx, appID)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, Current, fmt.Errorf("%s: %w", appID, ErrNotAuthorized)
+	}
+	if err != nil {
+		return a, Current, fmt.Errorf("read authorizer %s: %w", appID, err)
+	}
+	if err := statusErr(a); err != nil {
+		s.forgetAccount(appID)
+		return a, Current, err
+	}
+	now := s.now()
+	if a.AccessToken != stale && s.accountFresh(a) && !a.NextRefreshAt.IsZero() {
+		s.cacheAccount(a)
+		return a, Current, nil
+	}
+
+	outcome := Refreshed
+	resp, err := s.fetchAuthorizerToken(ctx, appID, a.RefreshToken)
+	if wechat.Code(err) == codeNotAuthorized {
+		return s.markRevoked(ctx, a, err)
+	}
+	if wechat.Code(err) == codeRefreshTokenInvalid {
+		a, err = s.recover(ctx, a, err)
+		if err != nil {
+			return a, Current, err
+		}
+		if err := statusErr(a); err != nil {
+			return a, Current, err
+		}
+		if s.accountFresh(a) {
+			// Re-authorized meanwhile: the new record came with a token.
+			s.cacheAccount(a)
+			return a, Current, nil
+		}
+		outcome = Recovered
+		resp, err = s.fetchAuthorizerToken(ctx, appID, a.RefreshToken)
+	}
+	if err != nil {
+		return a, Current, fmt.Errorf("refresh %s: %w", appID, err)
+	}
+	if resp.AuthorizerAccessToken == "" || resp.ExpiresIn <= 0 {
+		return a, Current, fmt.Errorf("refresh %s: answer without a token or its lifetime", appID)
+	}
+
+	used := a.RefreshToken
+	expires := now.Add(time.Duration(resp.ExpiresIn) * time.Second)
+	stored, err := store.UpdateAuthorizer(ctx, s.store, appID, func(cur *store.Authorizer) error {
+		if cur.RefreshToken != used || cur.Status != store.StatusActive {
+			return errSuperseded
+		}
+		cur.AccessToken = resp.AuthorizerAccessToken
+		cur.ExpiresAt = expires
+		cur.NextRefreshAt = NextRefresh(expires, s.jitter())
+		if resp.AuthorizerRefreshToken != "" {
+			cur.RefreshToken = resp.AuthorizerRefreshToken
+		}
+		cur.UpdatedAt = now
+		return nil
+	})
+	if errors.Is(err, errSuperseded) {
+		// The newer record carries its own fresh token (or none, if revoked).
+		s.forgetAccount(appID)
+		if err := statusErr(stored); err != nil {
+			return stored, Current, err
+		}
+		return stored, Current, nil
+	}
+	if err != nil {
+		return a, Current, fmt.Errorf("store token of %s: %w", appID, err)
+	}
+	s.cacheAccount(stored)
+	return stored, outcome, nil
+}
+
+// NextRefresh is when a token expiring at expires comes due, jitter earlier
+// than the latest safe time.
+func NextRefresh(expires time.Time, jitter time.Duration) time.Time {
+	return expires.Add(-RefreshBefore - jitter)
+}
+
+// fetchAuthorizerToken calls api_authorizer_token, renewing the component
+// token once if WeChat rejects it.
+func (s *Source) fetchAuthorizerToken(ctx context.Context, appID, refreshToken string) (wechat.AuthorizerToken, error) {
+	var resp wechat.AuthorizerToken
+	err := s.WithComponentToken(ctx, func(cat string) error {
+		var err error
+		resp, err = s.wx.AuthorizerToken(ctx, cat, appID, refreshToken)
+		return err
+	})
+	return resp, err
+}
+
+// WithComponentToken runs call with the component token, and once more with a
+// new one if WeChat answers that the token is invalid or expired.
+func (s *Source) WithComponentToken(ctx context.Context, call func(cat string) error) error {
+	cat, err := s.ComponentToken(ctx)
+	if err != nil {
+		return err
+	}
+	err = call(cat)
+	if !wechat.IsInvalidToken(err) {
+		return err
+	}
+	s.mu.Lock()
+	s.component = store.ComponentToken{}
+	s.mu.Unlock()
+	tok, rerr := s.RefreshComponent(ctx, cat)
+	if rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return call(tok.AccessToken)
+}
+
+// markRevoked records that WeChat answered 61003 for a: the account removed
+// the platform and the unauthorized push never arrived. Without this the
+// account would stay due and be tried again every run, forever.
+func (s *Source) markRevoked(ctx context.Context, a store.Authorizer, cause error) (store.Authorizer, Outcome, error) {
+	rejected := a.RefreshToken
+	revoked, err := store.UpdateAuthorizer(ctx, s.store, a.AppID, func(cur *store.Authorizer) error {
+		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
+			return errSuperseded
+		}
+		cur.Status = store.StatusRevoked
+		cur.AccessToken = ""
+		cur.ExpiresAt = time.Time{}
+		cur.NextRefreshAt = time.Time{}
+		cur.UpdatedAt = s.now()
+		return nil
+	})
+	if errors.Is(err, errSuperseded) {
+		// Re-authorized (or marked) meanwhile: the record stands as stored.
+		return revoked, Current, statusErr(revoked)
+	}
+	if err != nil {
+		return a, Current, fmt.Errorf("mark %s revoked: %w", a.AppID, errors.Join(cause, err))
+	}
+	s.forgetAccount(a.AppID)
+	s.log.WarnContext(ctx, "account no longer authorizes the platform", "authorizer_appid", a.AppID, "err", cause)
+	return revoked, Current, fmt.Errorf("%s: %w", a.AppID, errors.Join(ErrRevoked, cause))
+}
+
+// recover handles WeChat's 61023 (refresh token invalid) for a: it looks the
+// account up in api_get_authorizer_list. A different token there means the
+// account was re-authorized and the push was missed: it is stored and the
+// account is active and due again. Otherwise the account is marked
+// needs_reauth and leaves the refresh schedule. When the list cannot be read
+// the account is left as it is, so the next run tries again.
+//
+// The returned authorizer is the stored one; when a re-authorization or a
+// revocation was stored meanwhile it is that record, with a nil error.
+func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (store.Authorizer, error) {
+	rejectedAt := time.Now()
+	rejected := a.RefreshToken
+	s.log.WarnContext(ctx, "refresh token rejected", "authorizer_appid", a.AppID, "err", cause)
+
+	listed, err := s.listedAfter(ctx, a.AppID, rejectedAt)
+	if err != nil {
+		return a, fmt.Errorf("recover refresh token of %s: %w", a.AppID, errors.Join(cause, err))
+	}
+	if listed != "" && listed != rejected {
+		restored, err := s.RestoreRefreshToken(ctx, a.AppID, rejected, listed)
+		if errors.Is(err, errSuperseded) {
+			return restored, nil
+		}
+		if err != nil {
+			return a, fmt.Errorf("restore refresh token of %s: %w", a.AppID, errors.Join(cause, err))
+		}
+		s.log.InfoContext(ctx, "refresh token recovered from the authorizer list", "authorizer_appid", a.AppID)
+		return restored, nil
+	}
+
+	marked, err := store.UpdateAuthorizer(ctx, s.store, a.AppID, func(cur *store.Authorizer) error {
+		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
+			return errSuperseded
+		}
+		cur.Status = store.StatusNeedsReauth
+		cur.AccessToken = ""
+		cur.NextRefreshAt = time.Time{}
+		cur.UpdatedAt = s.now()
+		return nil
+	})
+	if errors.Is(err, errSuperseded) {
+		return marked, nil
+	}
+	if err != nil {
+		return a, fmt.Errorf("mark %s needs_reauth: %w", a.AppID, errors.Join(cause, err))
+	}
+	s.forgetAccount(a.AppID)
+	return marked, fmt.Errorf("%s: %w", a.AppID, errors.Join(ErrNeedsReauth, cause))
+}
+
+// listing is the last walk of api_get_authorizer_list. When many refresh
+// tokens are rejected at once (tens of thousands of accounts is 100+ pages
+// each), the accounts rejected before a walk started share it instead of each
+// walking the list on its own.
+type listing struct {
+	sem     chan struct{} // one walk at a time
+	started time.Time     // when the walk that filled tokens began
+	tokens  map[string]string
+}
+
+// listedAfter returns the refresh token api_get_authorizer_list holds for
+// appID ("" when it is not listed), from a walk of the list that started
+// after the given time.
+func (s *Source) listedAfter(ctx context.Context, appID string, after time.Time) (string, error) {
+	select {
+	case s.listing.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-s.listing.sem }()
+	if s.listing.tokens != nil && s.listing.started.After(after) {
+		return s.listing.tokens[appID], nil
+	}
+	started := time.Now()
+	listed := make(map[string]string)
+	err := s.EachListed(ctx, func(item wechat.AuthorizerListItem) bool {
+		listed[item.AuthorizerAppID] = item.RefreshToken
+		return true
+	})
+	if err != nil {
+		return "", err
+	}
+	s.listing.started, s.listing.tokens = started, listed
+	return listed[appID], nil
+}
+
+// ListedRefreshToken finds authorizerAppID in api_get_authorizer_list and
+// returns the refresh token WeChat holds for it ("" when it is not listed).
+func (s *Source) ListedRefreshToken(ctx context.Context, authorizerAppID string) (string, error) {
+	var found string
+	err := s.EachListed(ctx, func(item wechat.AuthorizerListItem) bool {
+		if item.AuthorizerAppID == authorizerAppID {
+			found = item.RefreshToken
+			return false
+		}
+		return true
+	})
+	return found, err
+}
+
+// EachListed calls fn for every account in api_get_authorizer_list, page by
+// page, until fn returns false.
+func (s *Source) EachListed(ctx context.Context, fn func(wechat.AuthorizerListItem) bool) error {
+	for offset := 0; ; {
+		var page wechat.AuthorizerList
+		err := s.WithComponentToken(ctx, func(cat string) error {
+			var err error
+			page, err = s.wx.GetAuthorizerList(ctx, cat, offset, listPageSize)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("list authorizers at %d: %w", offset, err)
+		}
+		for _, item := range page.List {
+			if !fn(item) {
+				return nil
+			}
+		}
+		offset += len(page.List)
+		if len(page.List) == 0 || offset >= page.TotalCount {
+			return nil
+		}
+	}
+}
+
+// RestoreRefreshToken stores refreshToken for authorizerAppID and makes the
+// account active and due at once, provided its stored refresh token is still
+// rejected (so a concurrent re-authorization is never overwritten).
+func (s *Source) RestoreRefreshToken(ctx context.Context, authorizerAppID, rejected, refreshToken string) (store.Authorizer, error) {
+	return store.UpdateAuthorizer(ctx, s.store, authorizerAppID, func(cur *store.Authorizer) error {
+		if cur.RefreshToken != rejected {
+			return errSuperseded
+		}
+		now := s.now()
+		cur.RefreshToken = refreshToken
+		cur.Status = store.StatusActive
+		cur.AccessToken = ""
+		cur.NextRefreshAt = now
+		cur.UpdatedAt = now
+		return nil
+	})
+}

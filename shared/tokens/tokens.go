@@ -1,0 +1,356 @@
+// Package tokens gives any Lambda of the platform a valid component access
+// token and authorizer access tokens in one call.
+//
+// Tokens are read from the store and cached in memory until shortly before
+// they expire. When a token is missing, about to expire, or rejected by
+// WeChat, it is refreshed on demand under the same per-account lease the
+// refresh job takes, so no two processes ever refresh the same token at once.
+package tokens
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/wechat"
+)
+
+// Errors a caller can act on, tested with errors.Is.
+var (
+	// ErrNotAuthorized: the account never authorized the platform.
+	ErrNotAuthorized = errors.New("tokens: account has not authorized the platform")
+	// ErrRevoked: the account removed its authorization.
+	ErrRevoked = errors.New("tokens: account revoked its authorization")
+	// ErrNeedsReauth: WeChat no longer accepts the account's refresh token;
+	// its admin must authorize again.
+	ErrNeedsReauth = errors.New("tokens: account must authorize again")
+	// ErrNoTicket: no component_verify_ticket has arrived yet (or the last one
+	// expired), so no component token can be had.
+	ErrNoTicket = errors.New("tokens: no component verify ticket yet")
+	// ErrBusy: another process holds the token's lease and did not finish
+	// in time.
+	ErrBusy = errors.New("tokens: refresh in progress elsewhere")
+)
+
+// Schedule parameters. WeChat limits how often a token may be fetched, so a
+// token is renewed late: RefreshBefore ahead of expiry, minus up to Jitter
+// so accounts authorized together do not all come due in the same minute.
+// With a 7200 s token and a 5-minute refresh job that is at most 14 fetches a
+// day per token.
+const (
+	RefreshBefore = 10 * time.Minute
+	Jitter        = 5 * time.Minute
+	// ComponentRefreshBefore is the component token's margin; the refresh job
+	// renews it at its first run inside this window.
+	ComponentRefreshBefore = 15 * time.Minute
+	// MinValidity is the least time left on a token handed to a caller: a call
+	// made with it must reach WeChat before it expires.
+	MinValidity = 2 * time.Minute
+	// LeaseTTL bounds a refresh; a holder that dies frees the account after it.
+	LeaseTTL = 30 * time.Second
+)
+
+// WeChat is the part of the WeChat client the tokens need.
+type WeChat interface {
+	ComponentToken(ctx context.Context, ticket string) (wechat.ComponentToken, error)
+	AuthorizerToken(ctx context.Context, cat, authorizerAppID, refreshToken string) (wechat.AuthorizerToken, error)
+	GetAuthorizerList(ctx context.Context, cat string, offset, count int) (wechat.AuthorizerList, error)
+}
+
+// Options configure a Source.
+type Options struct {
+	Store          store.Store
+	WeChat         WeChat
+	ComponentAppID string
+	Now            func() time.Time // nil: time.Now
+	Logger         *slog.Logger     // nil: slog.Default()
+	// Owner names this process in leases; empty: a random id.
+	Owner string
+}
+
+// Source hands out tokens. It is safe for concurrent use.
+type Source struct {
+	store  store.Store
+	wx     WeChat
+	appID  string
+	now    func() time.Time
+	log    *slog.Logger
+	owner  string
+	jitter func() time.Duration
+
+	locks   keyedLocks
+	listing listing
+
+	mu        sync.Mutex
+	component store.ComponentToken
+	accounts  map[string]store.Authorizer
+}
+
+// New returns a Source.
+func New(opts Options) *Source {
+	s := &Source{
+		store:    opts.Store,
+		wx:       opts.WeChat,
+		appID:    opts.ComponentAppID,
+		now:      opts.Now,
+		log:      opts.Logger,
+		owner:    opts.Owner,
+		accounts: make(map[string]store.Authorizer),
+		jitter:   func() time.Duration { return mathrand.N(Jitter) },
+		listing:  listing{sem: make(chan struct{}, 1)},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.owner == "" {
+		s.owner = rand.Text()
+	}
+	return s
+}
+
+
+// ComponentAppID is the component whose tokens s hands out.
+func (s *Source) ComponentAppID() string { return s.appID }
+
+// ComponentToken returns a component_access_token with at least MinValidity
+// left, fetching one from the stored ticket when there is none.
+func (s *Source) ComponentToken(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	cached := s.component
+	s.mu.Unlock()
+	if s.componentFresh(cached) {
+		return cached.AccessToken, nil
+	}
+	tok, err := s.store.GetComponentToken(ctx, s.appID)
+	switch {
+	case err == nil && s.usable(tok.ExpiresAt):
+		s.cacheComponent(tok)
+		return tok.AccessToken, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("read component token: %w", err)
+	}
+	tok, err = s.RefreshComponent(ctx, tok.AccessToken)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
+}
+
+// InvalidateComponent drops token from the cache after WeChat rejected it,
+// so the next ComponentToken fetches a new one.
+func (s *Source) InvalidateComponent(ctx context.Context, token string) {
+	s.mu.Lock()
+	if s.component.AccessToken == token {
+		s.component = store.ComponentToken{}
+	}
+	s.mu.Unlock()
+	if _, err := s.RefreshComponent(ctx, token); err != nil {
+		s.log.WarnContext(ctx, "refresh rejected component token", "component_appid", s.appID, "err", err)
+	}
+}
+
+// RefreshComponent fetches a new component token from the newest ticket
+// unless the stored one differs from stale and is still usable (someone else
+// already refreshed it). An empty stale refreshes only a missing or expiring
+// token.
+func (s *Source) RefreshComponent(ctx context.Context, stale string) (tok store.ComponentToken, err error) {
+	err = s.leased(ctx, "component-token#"+s.appID, true, func() error {
+		tok, err = s.refreshComponent(ctx, stale)
+		return err
+	})
+	return tok, err
+}
+
+func (s *Source) refreshComponent(ctx context.Context, stale string) (store.ComponentToken, error) {
+	cur, err := s.store.GetComponentToken(ctx, s.appID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return cur, fmt.Errorf("read component token: %w", err)
+	}
+	if err == nil && cur.AccessToken != stale && s.now().Before(cur.ExpiresAt.Add(-ComponentRefreshBefore)) {
+		s.cacheComponent(cur)
+		return cur, nil
+	}
+	ticket, err := s.store.GetTicket(ctx, s.appID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cur, ErrNoTicket
+	}
+	if err != nil {
+		return cur, fmt.Errorf("read ticket: %w", err)
+	}
+	now := s.now()
+	resp, err := s.wx.ComponentToken(ctx, ticket.Ticket)
+	if err != nil {
+		if c := wechat.Code(err); c == 61005 || c == 61006 {
+			return cur, errors.Join(ErrNoTicket, err)
+		}
+		return cur, fmt.Errorf("fetch component token: %w", err)
+	}
+	if resp.ComponentAccessToken == "" || resp.ExpiresIn <= 0 {
+		return cur, errors.New("fetch component token: answer without a token or its lifetime")
+	}
+	next := store.ComponentToken{
+		ComponentAppID: s.appID,
+		AccessToken:    resp.ComponentAccessToken,
+		ExpiresAt:      now.Add(time.Duration(resp.ExpiresIn) * time.Second),
+		Version:        cur.Version,
+		UpdatedAt:      now,
+	}
+	stored, err := s.store.PutComponentToken(ctx, next)
+	if err != nil {
+		return cur, fmt.Errorf("store component token: %w", err)
+	}
+	s.cacheComponent(stored)
+	s.log.InfoContext(ctx, "component token refreshed", "component_appid", s.appID, "expires_at", stored.ExpiresAt)
+	return stored, nil
+}
+
+func (s *Source) cacheComponent(tok store.ComponentToken) {
+	s.mu.Lock()
+	if tok.ExpiresAt.After(s.component.ExpiresAt) {
+		s.component = tok
+	}
+	s.mu.Unlock()
+}
+
+// usable reports whether a token expiring at exp may still be handed out.
+func (s *Source) usable(exp time.Time) bool {
+	return s.now().Add(MinValidity).Before(exp)
+}
+
+// componentFresh reports whether a cached component token may be handed out
+// without reading the store. Only until the refresh job's window opens: once
+// the job has fetched a successor, WeChat may stop accepting this token long
+// before it expires, so from then on every call reads the stored token.
+func (s *Source) componentFresh(tok store.ComponentToken) bool {
+	return tok.AccessToken != "" && s.now().Before(tok.ExpiresAt.Add(-ComponentRefreshBefore)) && s.usable(tok.ExpiresAt)
+}
+
+// accountFresh is componentFresh for an authorizer: its cached token is
+// served until the account comes due.
+func (s *Source) accountFresh(a store.Authorizer) bool {
+	if a.AccessToken == "" || !s.usable(a.ExpiresAt) {
+		return false
+	}
+	return a.NextRefreshAt.IsZero() || s.now().Before(a.NextRefreshAt)
+}
+
+// AccessToken returns the authorizer_access_token of authorizerAppID with at
+// least MinValidity left, refreshing it on demand.
+func (s *Source) AccessToken(ctx context.Context, authorizerAppID string) (string, error) {
+	s.mu.Lock()
+	cached, ok := s.accounts[authorizerAppID]
+	s.mu.Unlock()
+	if ok && s.accountFresh(cached) {
+		return cached.AccessToken, nil
+	}
+	a, err := s.store.GetAuthorizer(ctx, authorizerAppID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", fmt.Errorf("%s: %w", authorizerAppID, ErrNotAuthorized)
+		}
+		return "", fmt.Errorf("read authorizer %s: %w", authorizerAppID, err)
+	}
+	if err := statusErr(a); err != nil {
+		return "", err
+	}
+	if a.AccessToken != "" && s.usable(a.ExpiresAt) {
+		s.cacheAccount(a)
+		return a.AccessToken, nil
+	}
+	a, _, err = s.RefreshAuthorizer(ctx, authorizerAppID, a.AccessToken, true)
+	if err != nil {
+		return "", err
+	}
+	return a.AccessToken, nil
+}
+
+// Invalidate drops token after WeChat rejected it (40001, 42001) and
+// refreshes the account, unless another process already did.
+func (s *Source) Invalidate(ctx context.Context, authorizerAppID, token string) {
+	s.mu.Lock()
+	if s.accounts[authorizerAppID].AccessToken == token {
+		delete(s.accounts, authorizerAppID)
+	}
+	s.mu.Unlock()
+	if _, _, err := s.RefreshAuthorizer(ctx, authorizerAppID, token, true); err != nil {
+		s.log.WarnContext(ctx, "refresh rejected token", "authorizer_appid", authorizerAppID, "err", err)
+	}
+}
+
+func (s *Source) cacheAccount(a store.Authorizer) {
+	s.mu.Lock()
+	if a.ExpiresAt.After(s.accounts[a.AppID].ExpiresAt) {
+		s.accounts[a.AppID] = a
+	}
+	s.mu.Unlock()
+}
+
+func (s *Source) forgetAccount(appID string) {
+	s.mu.Lock()
+	delete(s.accounts, appID)
+	s.mu.Unlock()
+}
+
+func statusErr(a store.Authorizer) error {
+	switch a.Status {
+	case store.StatusRevoked:
+		return fmt.Errorf("%s: %w", a.AppID, ErrRevoked)
+	case store.StatusNeedsReauth:
+		return fmt.Errorf("%s: %w", a.AppID, ErrNeedsReauth)
+	}
+	return nil
+}
+
+// leased runs fn while holding the named lease. When another goroutine or
+// process holds it, leased either returns ErrBusy at once or, with wait,
+// waits for the holder to finish (another process: at most LeaseTTL) and then
+// runs fn itself, which normally finds the fresh token and returns without
+// calling WeChat.
+func (s *Source) leased(ctx context.Context, name string, wait bool, fn func() error) error {
+	unlock, ok, err := s.locks.lock(ctx, name, wait)
+	if err != nil {
+		return fmt.Errorf("wait for lease %s: %w", name, err)
+	}
+	if !ok {
+		return fmt.Errorf("lease %s: %w", name, ErrBusy)
+	}
+	defer unlock()
+
+	backoff := 20 * time.Millisecond
+	deadline := time.Now().Add(LeaseTTL)
+	for {
+		err := s.store.AcquireLease(ctx, name, s.owner, s.now().Add(LeaseTTL))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrLeaseHeld) {
+			return fmt.Errorf("acquire lease %s: %w", name, err)
+		}
+		if !wait || time.Now().After(deadline) {
+			return fmt.Errorf("lease %s: %w", name, ErrBusy)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for lease %s: %w", name, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+	defer func() {
+		// Release even when ctx is done, or the account stays blocked until
+		// the lease expires.
+		if err := s.store.ReleaseLease(context.WithoutCancel(ctx), name, s.owner); err != nil {
+			s.log.WarnContext(ctx, "release lease", "lease", name, "err", err)
+		}
+	}()
+	return fn()
+}
