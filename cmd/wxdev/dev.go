@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/platform"
+	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+)
+
+// urls are where a running dev server can be reached.
+type urls struct {
+	Platform string // e.g. http://127.0.0.1:8080
+	Sim      string // empty when talking to the real WeChat
+}
+
+// devServer is the running platform with its optional simulator.
+type devServer struct {
+	p   *platform.Platform
+	st  *sqlite.Store
+	sim *wechatsim.Sim
+	log *slog.Logger
+
+	mu     sync.Mutex
+	report *wechatsim.Report // the last release check
+}
+
+// run starts everything, calls ready (if not nil) once both servers accept
+// connections, and serves until ctx ends.
+func run(ctx context.Context, o options, getenv func(string) string, stdout io.Writer, ready func(urls)) error {
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	getenv, err := config.WithDotEnv(o.envFile, getenv)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+
+	platformLn, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	defer platformLn.Close()
+	u := urls{Platform: "http://" + platformLn.Addr().String()}
+
+	simulated := getenv(config.EnvComponentAppID) == ""
+	var cfg config.Config
+	var simLn net.Listener
+	if simulated {
+		if simLn, err = net.Listen("tcp", o.simAddr); err != nil {
+			return fmt.Errorf("listen on %s: %w", o.simAddr, err)
+		}
+		defer simLn.Close()
+		u.Sim = "http://" + simLn.Addr().String()
+		if cfg, err = devConfig(filepath.Join(o.dataDir, "dev-secrets.env"), u.Sim); err != nil {
+			return err
+		}
+	} else if cfg, err = config.FromEnv(getenv); err != nil {
+		return err
+	}
+
+	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "wxcomponent.db"), sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open the embedded store: %w", err)
+	}
+	defer st.Close()
+	p, err := platform.New(platform.Options{Config: cfg, Store: st, Log: log})
+	if err != nil {
+		return err
+	}
+	d := &devServer{p: p, st: st, log: log}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serve := func(ln net.Listener, h http.Handler) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("server stopped", "addr", ln.Addr().String(), "err", err)
+				cancel()
+			}
+		})
+		wg.Go(func() {
+			<-ctx.Done()
+			shutdown, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer done()
+			_ = srv.Shutdown(shutdown)
+		})
+	}
+	serve(platformLn, d.routes())
+
+	if simulated {
+		d.sim = wechatsim.New(wechatsim.Options{TicketInterval: o.ticketEvery, BaseURL: u.Sim, Logger: log.With("service", "wechatsim")})
+		defer d.sim.Close()
+		serve(simLn, d.sim.Handler())
+		// Adding the component pushes its first ticket to the platform, which
+		// is already serving, so the first refresh below finds it.
+		if err := d.sim.AddComponent(wechatsim.Component{
+			AppID: cfg.ComponentAppID, AppSecret: cfg.ComponentAppSecret, Token: cfg.ComponentToken,
+			EncodingAESKey: cfg.ComponentAESKey, PlatformURL: u.Platform, Name: "wxcomponent (local)",
+		}); err != nil {
+			return fmt.Errorf("register with the simulator: %w", err)
+		}
+	}
+	// The first run is synchronous, so the component token exists by the
+	// time the banner says the platform is up.
+	d.refreshOnce(ctx)
+	wg.Go(func() { d.refreshLoop(ctx, o.refreshEvery) })
+
+	printBanner(stdout, u, cfg, o)
+	if ready != nil {
+		ready(u)
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// refreshLoop runs the refresh job every interval, as the EventBridge
+// schedule does in AWS.
+func (d *devServer) refreshLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.refreshOnce(ctx)
+		}
+	}
+}
+
+// refreshOnce runs the refresh job and purges expired rows from the store.
+func (d *devServer) refreshOnce(ctx context.Context) {
+	if _, err := d.p.RunRefresh(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn("refresh run", "err", err)
+	}
+	if _, err := d.st.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn("purge expired rows", "err", err)
+	}
+}
+
+func printBanner(w io.Writer, u urls, cfg config.Config, o options) {
+	fmt.Fprintf(w, "\nwxcomponent is running locally\n")
+	fmt.Fprintf(w, "  home page          %s/\n", u.Platform)
+	fmt.Fprintf(w, "  authorize a merchant %s/wechat/authorize?customer=demo\n", u.Platform)
+	fmt.Fprintf(w, "  ticket URL         %s/wechat/component/ticket\n", u.Platform)
+	fmt.Fprintf(w, "  message URL        %s/wechat/$APPID$/callback\n", u.Platform)
+	if u.Sim != "" {
+		fmt.Fprintf(w, "  WeChat simulator   %s (component %s)\n", u.Sim, cfg.ComponentAppID)
+	} else {
+		fmt.Fprintf(w, "  WeChat             %s (real credentials from the environment or %s)\n", cfg.APIBase, o.envFile)
+	}
+	fmt.Fprintf(w, "  store              %s\n", filepath.Join(o.dataDir, "wxcomponent.db"))
+	fmt.Fprintf(w, "  refresh job        every %s\n\n", o.refreshEvery)
+}

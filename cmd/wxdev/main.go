@@ -1,0 +1,59 @@
+// Command wxdev runs the whole platform on one machine: the four functions'
+// handlers on one local HTTP server, the refresh job on a timer, the embedded
+// store in a data folder, and a WeChat simulator playing WeChat unless real
+// WeChat credentials are configured (WX_COMPONENT_APPID and the other
+// settings, in the environment or in .env).
+//
+// Its home page shows, live, the ticket's age, the component token's expiry
+// and every authorized account, with buttons to authorize a simulated account
+// and to run WeChat's full-network release check.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2)
+	}
+	if err := run(ctx, opts, os.Getenv, os.Stdout, nil); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "wxdev:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// options are wxdev's flags.
+type options struct {
+	addr         string        // the platform's listen address
+	simAddr      string        // the simulator's listen address
+	dataDir      string        // the embedded store and generated dev secrets
+	envFile      string        // settings file, read when present
+	refreshEvery time.Duration // how often the refresh job runs
+	ticketEvery  time.Duration // how often the simulator pushes a ticket
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("wxdev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "the platform's listen address")
+	fs.StringVar(&o.simAddr, "sim-addr", "127.0.0.1:8081", "the WeChat simulator's listen address")
+	fs.StringVar(&o.dataDir, "data", "data", "folder for the embedded store and the generated dev secrets")
+	fs.StringVar(&o.envFile, "env-file", ".env", "settings file (real WeChat credentials turn the simulator off)")
+	fs.DurationVar(&o.refreshEvery, "refresh-every", time.Minute, "how often the refresh job runs (5m in AWS)")
+	fs.DurationVar(&o.ticketEvery, "ticket-every", 10*time.Minute, "how often the simulator pushes a component_verify_ticket")
+	return o, fs.Parse(args)
+}
