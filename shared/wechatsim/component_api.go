@@ -1,0 +1,554 @@
+package wechatsim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// maxRequest bounds an API request body.
+const maxRequest = 1 << 20
+
+// readBody reads an API request body: an empty one is 44002, as WeChat
+// answers.
+func readBody(r *http.Request) ([]byte, *apiError) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequest))
+	if err != nil {
+		return nil, wxErr(codeDataFormat)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, wxErr(codeEmptyPostData)
+	}
+	return body, nil
+}
+
+// decodeJSON decodes a request body; malformed JSON is 47001.
+func decodeJSON(body []byte, v any) *apiError {
+	if err := json.Unmarshal(body, v); err != nil {
+		return wxErr(codeDataFormat)
+	}
+	return nil
+}
+
+// readJSON reads and decodes an API request body into v.
+func readJSON(r *http.Request, v any) *apiError {
+	body, e := readBody(r)
+	if e != nil {
+		return e
+	}
+	return decodeJSON(body, v)
+}
+
+// method wraps an API handler with WeChat's method check (43001/43002).
+func method(want string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != want {
+			code := codeRequirePOST
+			if want == http.MethodGet {
+				code = codeRequireGET
+			}
+			writeError(w, wxErr(code))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// componentTokenParam is the component_access_token of a request: WeChat's
+// older documents name the parameter component_access_token, the newer ones
+// access_token.
+func componentTokenParam(r *http.Request) string {
+	q := r.URL.Query()
+	if t := q.Get("component_access_token"); t != "" {
+		return t
+	}
+	return q.Get("access_token")
+}
+
+// unknownAppID answers for an appid that is no component: 61011 if it is an
+// account's (an official account's appid where a component's belongs), 40013
+// otherwise. s.mu is held.
+func (s *Sim) unknownAppID(appID string) *apiError {
+	if _, ok := s.accounts[appID]; ok {
+		return wxErr(codeInvalidComponent)
+	}
+	return wxErr(codeInvalidAppID)
+}
+
+// checkSecret finds a component by appid and secret. s.mu is held.
+func (s *Sim) checkSecret(appID, secret string) (*component, *apiError) {
+	if appID == "" {
+		return nil, wxErr(codeMissingComponent)
+	}
+	c, ok := s.components[appID]
+	if !ok {
+		return nil, s.unknownAppID(appID)
+	}
+	if secret == "" {
+		return nil, wxErr(codeAppSecretMissing)
+	}
+	if secret != c.AppSecret {
+		return nil, wxErr(codeInvalidAppSecret)
+	}
+	return c, nil
+}
+
+// checkComponentToken validates a request's component_access_token against
+// the component_appid in its body. s.mu is held (read).
+func (s *Sim) checkComponentToken(r *http.Request, componentAppID string) (*component, *apiError) {
+	t, e := s.checkToken(componentTokenParam(r), s.now())
+	if e != nil {
+		return nil, e
+	}
+	if t.owner.authorizer != "" {
+		return nil, wxErr(codeInvalidCredential)
+	}
+	if componentAppID == "" {
+		return nil, wxErr(codeMissingComponent)
+	}
+	if componentAppID != t.owner.component {
+		return nil, wxErr(codeInvalidCredential)
+	}
+	return s.components[componentAppID], nil
+}
+
+func (s *Sim) handleComponentToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID string `json:"component_appid"`
+		AppSecret      string `json:"component_appsecret"`
+		VerifyTicket   string `json:"component_verify_ticket"`
+	}
+	perr := readJSON(r, &req)
+	if s.intercept(w, r, APIComponentToken, "") {
+		return
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	c, e := s.checkSecret(req.ComponentAppID, req.AppSecret)
+	if e == nil {
+		issued, ok := c.tickets[req.VerifyTicket]
+		switch {
+		case req.VerifyTicket == "" || !ok:
+			e = wxErr(codeTicketInvalid)
+		case !now.Before(issued.Add(TicketLifetime)):
+			e = wxErr(codeTicketExpired)
+		}
+	}
+	var t *token
+	if e == nil {
+		t = s.issueToken(pair{component: c.AppID}, "", now)
+	}
+	s.mu.Unlock()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, struct {
+		Token     string `json:"component_access_token"`
+		ExpiresIn int    `json:"expires_in"`
+	}{t.value, int(TokenLifetime.Seconds())})
+}
+
+func (s *Sim) handleStartPushTicket(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID string `json:"component_appid"`
+		Secret         string `json:"component_secret"`
+	}
+	perr := readJSON(r, &req)
+	if s.intercept(w, r, APIStartPushTicket, "") {
+		return
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	s.mu.RLock()
+	_, e := s.checkSecret(req.ComponentAppID, req.Secret)
+	s.mu.RUnlock()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	// The push happens before the answer, so a caller that then waits for
+	// the ticket finds it stored. Its outcome is in Events, not in the answer.
+	_ = s.PushTicket(context.WithoutCancel(r.Context()), req.ComponentAppID)
+	writeOK(w)
+}
+
+func (s *Sim) handleCreatePreAuthCode(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID string `json:"component_appid"`
+	}
+	perr := readJSON(r, &req)
+	if s.intercept(w, r, APICreatePreAuthCode, "") {
+		return
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	c, e := s.checkComponentToken(r, req.ComponentAppID)
+	var code string
+	if e == nil {
+		code = s.newPreAuthCode(c.AppID, now)
+	}
+	s.mu.Unlock()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, struct {
+		PreAuthCode string `json:"pre_auth_code"`
+		ExpiresIn   int    `json:"expires_in"`
+	}{code, int(PreAuthCodeLifetime.Seconds())})
+}
+
+// funcInfoJSON is one entry of func_info.
+type funcInfoJSON struct {
+	Category    idJSON       `json:"funcscope_category"`
+	ConfirmInfo *confirmJSON `json:"confirm_info,omitempty"`
+}
+
+type idJSON struct {
+	ID int `json:"id"`
+}
+
+type confirmJSON struct {
+	NeedConfirm    int `json:"need_confirm"`
+	AlreadyConfirm int `json:"already_confirm"`
+	CanConfirm     int `json:"can_confirm"`
+}
+
+// funcInfoList writes permission sets as func_info. The mini program sets
+// that WeChat answers with a confirm_info get one, so clients meet it.
+func funcInfoList(ids []int) []funcInfoJSON {
+	out := make([]funcInfoJSON, 0, len(ids))
+	for _, id := range ids {
+		f := funcInfoJSON{Category: idJSON{id}}
+		if slices.Contains([]int{18, 25, 30, 31}, id) {
+			f.ConfirmInfo = &confirmJSON{}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func (s *Sim) handleQueryAuth(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID string `json:"component_appid"`
+		Code           string `json:"authorization_code"`
+	}
+	perr := readJSON(r, &req)
+	s.mu.RLock()
+	var authorizer string
+	if c, ok := s.authCodes[req.Code]; ok {
+		authorizer = c.authorizer
+	}
+	s.mu.RUnlock()
+	if s.intercept(w, r, APIQueryAuth, authorizer) {
+		return
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	_, e := s.checkComponentToken(r, req.ComponentAppID)
+	var (
+		t *token
+		g *grant
+	)
+	if e == nil {
+		code, ok := s.authCodes[req.Code]
+		switch {
+		case !ok || code.component != req.ComponentAppID:
+			e = wxErr(codeCodeInvalid)
+		case code.used || !now.Before(code.expiresAt):
+			e = wxErr(codeCodeExpired)
+		default:
+			key := pair{req.ComponentAppID, code.authorizer}
+			if g, ok = s.grants[key]; !ok {
+				e = wxErr(codeNotAuthorized)
+				break
+			}
+			code.used = true
+			t = s.issueToken(key, req.Code, now)
+		}
+	}
+	var info any
+	if e == nil {
+		info = struct {
+			AuthorizerAppID string         `json:"authorizer_appid"`
+			AccessToken     string         `json:"authorizer_access_token"`
+			ExpiresIn       int            `json:"expires_in"`
+			RefreshToken    string         `json:"authorizer_refresh_token"`
+			FuncInfo        []funcInfoJSON `json:"func_info"`
+		}{t.owner.authorizer, t.value, int(TokenLifetime.Seconds()), g.refreshToken, funcInfoList(g.funcInfo)}
+	}
+	s.mu.Unlock()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, struct {
+		Info any `json:"authorization_info"`
+	}{info})
+}
+
+func (s *Sim) handleAuthorizerToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID  string `json:"component_appid"`
+		AuthorizerAppID string `json:"authorizer_appid"`
+		RefreshToken    string `json:"authorizer_refresh_token"`
+	}
+	perr := readJSON(r, &req)
+	if s.intercept(w, r, APIAuthorizerToken, req.AuthorizerAppID) {
+		return
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	_, e := s.checkComponentToken(r, req.ComponentAppID)
+	var (
+		t *token
+		g *grant
+	)
+	if e == nil {
+		g, e = s.grantOf(req.ComponentAppID, req.AuthorizerAppID)
+	}
+	if e == nil {
+		if req.RefreshToken != g.refreshToken {
+			e = wxErr(codeRefreshTokenReject)
+		} else {
+			t = s.issueToken(pair{req.ComponentAppID, req.AuthorizerAppID}, "", now)
+		}
+	}
+	s.mu.Unlock()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, struct {
+		AccessToken  string `json:"authorizer_access_token"`
+		ExpiresIn    int    `json:"expires_in"`
+		RefreshToken string `json:"authorizer_refresh_token"`
+	}{t.value, int(TokenLifetime.Seconds()), g.refreshToken})
+}
+
+// grantOf returns an account's authorization of a component: 40013 for an
+// unknown account, 61003 if it has not authorized (or revoked). s.mu is held.
+func (s *Sim) grantOf(componentAppID, authorizerAppID string) (*grant, *apiError) {
+	if _, ok := s.accounts[authorizerAppID]; !ok {
+		return nil, wxErr(codeInvalidAppID)
+	}
+	g, ok := s.grants[pair{componentAppID, authorizerAppID}]
+	if !ok {
+		return nil, wxErr(codeNotAuthorized)
+	}
+	return g, nil
+}
+
+// authorizerInfoJSON is authorizer_info of api_get_authorizer_info.
+type authorizerInfoJSON struct {
+	NickName        string           `json:"nick_name"`
+	HeadImg         string           `json:"head_img"`
+	ServiceTypeInfo idJSON           `json:"service_type_info"`
+	VerifyTypeInfo  idJSON           `json:"verify_type_info"`
+	UserName        string           `json:"user_name"`
+	Alias           string           `json:"alias"`
+	QRCodeURL       string           `json:"qrcode_url"`
+	BusinessInfo    businessInfoJSON `json:"business_info"`
+	IDC             int              `json:"idc"`
+	PrincipalName   string           `json:"principal_name"`
+	Signature       string           `json:"signature"`
+	AccountStatus   int              `json:"account_status"`
+	MiniProgramInfo *miniProgramJSON `json:"MiniProgramInfo,omitempty"`
+	RegisterType    *int             `json:"register_type,omitempty"`
+	BasicConfig     *basicConfigJSON `json:"basic_config,omitempty"`
+}
+
+type businessInfoJSON struct {
+	OpenPay   int `json:"open_pay"`
+	OpenShake int `json:"open_shake"`
+	OpenScan  int `json:"open_scan"`
+	OpenCard  int `json:"open_card"`
+	OpenStore int `json:"open_store"`
+}
+
+type miniProgramJSON struct {
+	Network     map[string][]string `json:"network"`
+	Categories  []categoryJSON      `json:"categories"`
+	VisitStatus int                 `json:"visit_status"`
+}
+
+type categoryJSON struct {
+	First  string `json:"first"`
+	Second string `json:"second"`
+}
+
+type basicConfigJSON struct {
+	PhoneConfigured bool `json:"is_phone_configured"`
+	EmailConfigured bool `json:"is_email_configured"`
+}
+
+// authorizerInfo writes an account's profile as WeChat does; base is the
+// simulator's URL for the pictures it serves.
+func authorizerInfo(a Account, base string) authorizerInfoJSON {
+	info := authorizerInfoJSON{
+		NickName:        a.NickName,
+		HeadImg:         a.HeadImg,
+		ServiceTypeInfo: idJSON{a.ServiceType},
+		VerifyTypeInfo:  idJSON{a.VerifyType},
+		UserName:        a.UserName,
+		Alias:           a.Alias,
+		QRCodeURL:       a.QRCodeURL,
+		IDC:             1,
+		PrincipalName:   a.PrincipalName,
+		Signature:       a.Signature,
+		AccountStatus:   1,
+	}
+	if info.HeadImg == "" {
+		info.HeadImg = base + "/sim/avatar/" + a.AppID + ".svg"
+	}
+	if info.QRCodeURL == "" {
+		info.QRCodeURL = base + "/sim/qrcode/" + a.AppID + ".svg"
+	}
+	if a.Kind == OfficialAccount && a.ServiceType == 2 && a.VerifyType == 0 {
+		info.BusinessInfo.OpenPay = 1
+	}
+	if a.Kind == MiniProgram {
+		empty := []string{}
+		info.MiniProgramInfo = &miniProgramJSON{
+			Network: map[string][]string{
+				"RequestDomain": empty, "WsRequestDomain": empty, "UploadDomain": empty,
+				"DownloadDomain": empty, "BizDomain": empty, "UDPDomain": empty,
+			},
+			Categories: []categoryJSON{{First: "工具", Second: "效率"}},
+		}
+		registerType := 0
+		info.RegisterType = &registerType
+		info.BasicConfig = &basicConfigJSON{PhoneConfigured: true, EmailConfigured: true}
+	}
+	return info
+}
+
+// baseURL is the simulator's URL as the client reached it.
+func (s *Sim) baseURL(r *http.Request) string {
+	if s.opts.BaseURL != "" {
+		return strings.TrimRight(s.opts.BaseURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Sim) handleGetAuthorizerInfo(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID  string `json:"component_appid"`
+		AuthorizerAppID string `json:"authorizer_appid"`
+	}
+	perr := readJSON(r, &req)
+	if s.intercept(w, r, APIGetAuthorizerInfo, req.AuthorizerAppID) {
+		return
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	s.mu.RLock()
+	_, e := s.checkComponentToken(r, req.ComponentAppID)
+	var (
+		g    *grant
+		acct Account
+	)
+	if e == nil {
+		g, e = s.grantOf(req.ComponentAppID, req.AuthorizerAppID)
+	}
+	var refresh string
+	var funcInfo []int
+	if e == nil {
+		acct = cloneAccount(s.accounts[req.AuthorizerAppID].Account)
+		refresh, funcInfo = g.refreshToken, slices.Clone(g.funcInfo)
+	}
+	s.mu.RUnlock()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, struct {
+		AuthorizerInfo    authorizerInfoJSON `json:"authorizer_info"`
+		AuthorizationInfo any                `json:"authorization_info"`
+	}{
+		authorizerInfo(acct, s.baseURL(r)),
+		struct {
+			AuthorizerAppID string         `json:"authorizer_appid"`
+			RefreshToken    string         `json:"authorizer_refresh_token"`
+			FuncInfo        []funcInfoJSON `json:"func_info"`
+		}{acct.AppID, refresh, funcInfoList(funcInfo)},
+	})
+}
+
+func (s *Sim) handleGetAuthorizerList(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID string `json:"component_appid"`
+		Offset         int    `json:"offset"`
+		Count          int    `json:"count"`
+	}
+	perr := readJSON(r, &req)
+	if s.intercept(w, r, APIGetAuthorizerList, "") {
+		return
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	type item struct {
+		AuthorizerAppID string `json:"authorizer_appid"`
+		RefreshToken    string `json:"refresh_token"`
+		AuthTime        int64  `json:"auth_time"`
+	}
+	s.mu.RLock()
+	c, e := s.checkComponentToken(r, req.ComponentAppID)
+	if e == nil && (req.Count <= 0 || req.Count > MaxAuthorizerListPage || req.Offset < 0) {
+		e = wxErr(codeInvalidArgs)
+	}
+	var (
+		total int
+		list  []item
+	)
+	if e == nil {
+		total = len(c.authorizers)
+		start := min(req.Offset, total)
+		end := min(start+req.Count, total)
+		list = make([]item, 0, end-start)
+		for _, id := range c.authorizers[start:end] {
+			g := s.grants[pair{c.AppID, id}]
+			list = append(list, item{id, g.refreshToken, g.authTime.Unix()})
+		}
+	}
+	s.mu.RUnlock()
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, struct {
+		TotalCount int    `json:"total_count"`
+		List       []item `json:"list"`
+	}{total, list})
+}
