@@ -180,14 +180,20 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 	return a, nil
 }
 
-// recordCustomer adds customerRef to an already stored authorizer.
+// recordCustomer adds customerRef to an authorizer stored by an earlier
+// arrival of the same code. It never replaces a reference already there:
+// whoever holds a used code and a valid state of their own must not be able
+// to move someone else's account to their customer.
 func (s *Service) recordCustomer(ctx context.Context, appID, customerRef string) (Result, error) {
 	a, err := s.store.GetAuthorizer(ctx, appID)
 	if err != nil {
 		return Result{}, fmt.Errorf("read authorizer %s: %w", appID, err)
 	}
-	if customerRef != "" && a.CustomerRef != customerRef {
+	if customerRef != "" && a.CustomerRef == "" {
 		a, err = store.UpdateAuthorizer(ctx, s.store, appID, func(a *store.Authorizer) error {
+			if a.CustomerRef != "" {
+				return nil
+			}
 			a.CustomerRef = customerRef
 			a.UpdatedAt = s.now()
 			return nil

@@ -37,6 +37,8 @@ const (
 	EnvAPIBase         = "WX_API_BASE"
 	EnvMPBase          = "WX_MP_BASE"
 	EnvTable           = "WX_TABLE"
+	EnvAuthSuccessURL  = "WX_AUTH_SUCCESS_URL"
+	EnvPublicURL       = "WX_PUBLIC_URL"
 	EnvSSMPrefix       = "WX_SSM_PREFIX"
 )
 
@@ -65,6 +67,13 @@ type Config struct {
 	APIBase string // WeChat API base URL (WX_API_BASE)
 	MPBase  string // WeChat web base URL for authorization links (WX_MP_BASE)
 	Table   string // DynamoDB table name (WX_TABLE), AWS only
+	// AuthSuccessURL, when set, is where the authorization callback sends
+	// the browser after success, with authorizer_appid and customer added
+	// (WX_AUTH_SUCCESS_URL); empty: the platform's own success page.
+	AuthSuccessURL string
+	// PublicURL is the platform's public base URL when requests do not carry
+	// it in Host (a CDN in front, a named API stage) (WX_PUBLIC_URL).
+	PublicURL string
 	// SSMPrefix is the parameter path the secrets came from, always ending in
 	// "/"; empty when they came from the environment.
 	SSMPrefix string
@@ -111,7 +120,11 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	for _, u := range []struct{ env, value string }{{EnvAPIBase, c.APIBase}, {EnvMPBase, c.MPBase}} {
+	for _, u := range []struct{ env, value string }{{EnvAPIBase, c.APIBase}, {EnvMPBase, c.MPBase},
+		{EnvAuthSuccessURL, c.AuthSuccessURL}, {EnvPublicURL, c.PublicURL}} {
+		if u.value == "" && u.env != EnvAPIBase && u.env != EnvMPBase {
+			continue // optional
+		}
 		if err := checkBaseURL(u.value); err != nil {
 			errs = append(errs, fmt.Errorf("config: %s: %w", u.env, err))
 		}
@@ -203,6 +216,8 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	c.APIBase = envOr(getenv, EnvAPIBase, DefaultAPIBase)
 	c.MPBase = envOr(getenv, EnvMPBase, DefaultMPBase)
 	c.Table = strings.TrimSpace(getenv(EnvTable))
+	c.AuthSuccessURL = strings.TrimSpace(getenv(EnvAuthSuccessURL))
+	c.PublicURL = strings.TrimSpace(getenv(EnvPublicURL))
 }
 
 func envOr(getenv func(string) string, name, def string) string {

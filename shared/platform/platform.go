@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
+	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
@@ -105,6 +106,19 @@ func (p *Platform) route(r routes.Route) http.Handler {
 	switch r.Function {
 	case routes.Ticket:
 		return ticket.NewHandler(p.Crypter, p.Store, p.Accounts, p.Now, p.Log.With("function", routes.Ticket))
+	case routes.Authorize:
+		return authorize.NewHandler(authorize.Options{
+			Tokens:         p.Tokens,
+			WeChat:         p.WeChat,
+			Accounts:       p.Accounts,
+			ComponentAppID: p.Config.ComponentAppID,
+			MPBase:         p.Config.MPBase,
+			PublicURL:      p.Config.PublicURL,
+			StateSecret:    p.Config.StateSecret,
+			SuccessURL:     p.Config.AuthSuccessURL,
+			Now:            p.Now,
+			Logger:         p.Log.With("function", routes.Authorize),
+		})
 	default:
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "not implemented yet", http.StatusNotImplemented)

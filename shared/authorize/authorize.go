@@ -1,0 +1,610 @@
+// Package authorize serves the two pages a merchant's administrator sees
+// when connecting a WeChat account to the platform: the start page
+// (GET /wechat/authorize), which links to WeChat's authorization page with a
+// fresh pre_auth_code, and the page WeChat sends the browser back to
+// (GET /wechat/preauth/callback), which exchanges the authorization code and
+// shows what was granted.
+//
+// The platform's own reference for the merchant (the customer parameter)
+// travels through WeChat inside redirect_uri as a signed, expiring state, so
+// the callback can trust it without any server-side session.
+//
+// redirect_uri is built from Options.PublicURL or, when that is empty, from
+// the request (X-Forwarded-Proto and Host, which API Gateway sets to the
+// domain the request came in on). A forged Host can only change the link on
+// the page served to the forger's own browser, and WeChat accepts only a
+// redirect_uri on the platform's registered domain, so this opens no redirect.
+package authorize
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wxcomponent/wxcomponent/shared/accounts"
+	"github.com/wxcomponent/wxcomponent/shared/tokens"
+	"github.com/wxcomponent/wxcomponent/shared/wechat"
+)
+
+// Paths of the two pages, as in package routes.
+const (
+	StartPath    = "/wechat/authorize"
+	CallbackPath = "/wechat/preauth/callback"
+)
+
+// WeChat's hosts for the authorization pages.
+const (
+	// DefaultMPBase serves the PC page, cgi-bin/componentloginpage.
+	DefaultMPBase = "https://mp.weixin.qq.com"
+	// DefaultMobileBase serves the mobile page, wxaopen/safe/bindcomponent,
+	// opened inside WeChat.
+	DefaultMobileBase = "https://open.weixin.qq.com"
+)
+
+// Paths of WeChat's authorization pages below their bases.
+const (
+	pcPath     = "/cgi-bin/componentloginpage"
+	mobilePath = "/wxaopen/safe/bindcomponent"
+)
+
+// Limits on the start page's parameters, which end up in links and in the
+// store.
+const (
+	maxCustomerLen = 128
+	maxBizAppIDLen = 64
+	maxAuthCodeLen = 512
+)
+
+// minSecretLen is the shortest state secret accepted: 128 bits as hex.
+const minSecretLen = 32
+
+// WeChat is the part of the WeChat client the start page needs.
+// *wechat.Client satisfies it.
+type WeChat interface {
+	CreatePreAuthCode(ctx context.Context, cat string) (wechat.PreAuthCode, error)
+}
+
+// ComponentTokens runs a call with a valid component_access_token, renewing
+// it once if WeChat rejects it. *tokens.Source satisfies it.
+type ComponentTokens interface {
+	WithComponentToken(ctx context.Context, call func(cat string) error) error
+}
+
+// Accounts exchanges authorization codes and stores the accounts.
+// *accounts.Service satisfies it.
+type Accounts interface {
+	Authorize(ctx context.Context, code, customerRef string) (accounts.Result, error)
+}
+
+// Options configure a Handler.
+type Options struct {
+	Tokens         ComponentTokens
+	WeChat         WeChat
+	Accounts       Accounts
+	ComponentAppID string
+	// MPBase is where WeChat's PC authorization page lives (config WX_MP_BASE);
+	// empty means DefaultMPBase. A simulator stands in for WeChat here.
+	MPBase string
+	// MobileBase is where WeChat's mobile authorization page lives. Empty
+	// means DefaultMobileBase, or MPBase when that is not WeChat's: a
+	// simulator serves both pages.
+	MobileBase string
+	// PublicURL is the platform's public base URL (scheme, host and any path
+	// prefix, e.g. "https://wx.example.com"); empty means derive it from each
+	// request.
+	PublicURL string
+	// StateSecret signs the state; at least 32 bytes.
+	StateSecret string
+	// SuccessURL, when set, is where the browser goes after a successful
+	// authorization instead of our success page, with the query parameters
+	// authorizer_appid and customer added (config WX_AUTH_SUCCESS_URL).
+	SuccessURL string
+	Now        func() time.Time // nil: time.Now
+	Logger     *slog.Logger     // nil: slog.Default()
+}
+
+// Handler serves StartPath and CallbackPath. It is safe for concurrent use.
+type Handler struct {
+	tokens     ComponentTokens
+	wx         WeChat
+	accounts   Accounts
+	appID      string
+	mpBase     string
+	mobileBase string
+	publicURL  string
+	states     stateCodec
+	successURL *url.URL
+	now        func() time.Time
+	log        *slog.Logger
+	pages      *pages
+	// misconfigured is set when Options cannot work; every request then gets
+	// an error page rather than a link that fails later at WeChat.
+	misconfigured error
+}
+
+// NewHandler returns the handler of both pages; mount it on both routes of
+// the authorize function. Invalid options are logged, and the handler then
+// answers every request with a 503 page.
+func NewHandler(opts Options) *Handler {
+	mpBase := strings.TrimRight(cmp.Or(opts.MPBase, DefaultMPBase), "/")
+	mobileBase := DefaultMobileBase
+	if mpBase != DefaultMPBase {
+		mobileBase = mpBase
+	}
+	h := &Handler{
+		tokens:     opts.Tokens,
+		wx:         opts.WeChat,
+		accounts:   opts.Accounts,
+		appID:      opts.ComponentAppID,
+		mpBase:     mpBase,
+		mobileBase: strings.TrimRight(cmp.Or(opts.MobileBase, mobileBase), "/"),
+		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
+		states:     newStateCodec(opts.StateSecret),
+		now:        opts.Now,
+		log:        opts.Logger,
+		pages:      parsePages(),
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.misconfigured = h.check(opts)
+	if h.misconfigured != nil {
+		h.log.Error("authorize pages misconfigured", "err", h.misconfigured)
+	}
+	return h
+}
+
+// check validates the options, and parses SuccessURL.
+func (h *Handler) check(opts Options) error {
+	var errs []error
+	if opts.Tokens == nil || opts.WeChat == nil || opts.Accounts == nil {
+		errs = append(errs, errors.New("options Tokens, WeChat and Accounts are required"))
+	}
+	if opts.ComponentAppID == "" {
+		errs = append(errs, errors.New("component appid is empty"))
+	}
+	if len(opts.StateSecret) < minSecretLen {
+		errs = append(errs, fmt.Errorf("state secret is shorter than %d bytes", minSecretLen))
+	}
+	for _, u := range []struct{ name, value string }{
+		{"MP base", h.mpBase}, {"mobile base", h.mobileBase}, {"public URL", h.publicURL}, {"success URL", opts.SuccessURL},
+	} {
+		if u.value == "" {
+			continue
+		}
+		if _, err := absoluteURL(u.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", u.name, err))
+		}
+	}
+	if opts.SuccessURL != "" {
+		h.successURL, _ = absoluteURL(opts.SuccessURL)
+	}
+	return errors.Join(errs...)
+}
+
+func absoluteURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return u, nil
+}
+
+// ServeHTTP serves the start page and the callback.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	var out outcome
+	switch {
+	case h.misconfigured != nil:
+		out = h.problem(w, r, failure{status: http.StatusServiceUnavailable, what: notConfigured, err: h.misconfigured})
+	case r.URL.Path == StartPath:
+		out = h.serveStart(w, r)
+	case r.URL.Path == CallbackPath:
+		out = h.serveCallback(w, r)
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	level := slog.LevelInfo
+	switch {
+	case out.status >= 500:
+		level = slog.LevelError
+	case out.status >= 400:
+		level = slog.LevelWarn
+	}
+	attrs := []any{"path", r.URL.Path, "status", out.status, "latency_ms", time.Since(start).Milliseconds()}
+	if out.customer != "" {
+		attrs = append(attrs, "customer_ref", out.customer)
+	}
+	if out.appID != "" {
+		attrs = append(attrs, "authorizer_appid", out.appID)
+	}
+	if out.ref != "" {
+		attrs = append(attrs, "ref", out.ref)
+	}
+	if out.err != nil {
+		attrs = append(attrs, "err", out.err)
+	}
+	h.log.Log(r.Context(), level, "authorize page", attrs...)
+}
+
+// outcome is what ServeHTTP logs about a request.
+type outcome struct {
+	status   int
+	customer string
+	appID    string
+	ref      string
+	err      error
+}
+
+// linkOptions are the start page's parameters, kept in the state so the
+// callback can offer a new start page with the same ones.
+type linkOptions struct {
+	customer string
+	authType int // 1 official accounts, 2 mini programs, 3 both; 0 with bizAppID
+	bizAppID string
+}
+
+// query is the start page's query string for these options.
+func (o linkOptions) query() string {
+	v := url.Values{}
+	if o.customer != "" {
+		v.Set("customer", o.customer)
+	}
+	if o.bizAppID != "" {
+		v.Set("biz_appid", o.bizAppID)
+	} else if o.authType != 0 && o.authType != 3 {
+		v.Set("auth_type", strconv.Itoa(o.authType))
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// parseLinkOptions reads and validates the start page's parameters.
+// auth_type and biz_appid are alternatives, as on WeChat's page, where
+// biz_appid wins: a link for one account names only that account.
+func parseLinkOptions(q url.Values) (linkOptions, error) {
+	o := linkOptions{customer: q.Get("customer"), bizAppID: q.Get("biz_appid")}
+	if !validCustomer(o.customer) {
+		return o, fmt.Errorf("customer: at most %d printable characters", maxCustomerLen)
+	}
+	if o.bizAppID != "" {
+		if !validAppID(o.bizAppID) {
+			return o, errors.New("biz_appid: not an appid")
+		}
+		return o, nil
+	}
+	switch t := q.Get("auth_type"); t {
+	case "":
+		o.authType = 3
+	case "1", "2", "3":
+		o.authType = int(t[0] - '0')
+	default:
+		return o, errors.New("auth_type: must be 1, 2 or 3")
+	}
+	return o, nil
+}
+
+func validCustomer(s string) bool {
+	if len(s) > maxCustomerLen || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func validAppID(s string) bool {
+	if len(s) > maxBizAppIDLen {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// serveStart creates a pre_auth_code and serves the page with WeChat's links.
+func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) outcome {
+	ctx := r.Context()
+	opts, err := parseLinkOptions(r.URL.Query())
+	if err != nil {
+		return h.problem(w, r, failure{status: http.StatusBadRequest, what: badParameters, err: err})
+	}
+	base, err := h.baseURL(r)
+	if err != nil {
+		return h.problem(w, r, failure{status: http.StatusBadRequest, what: badParameters, err: err})
+	}
+	now := h.now()
+	signed, err := h.states.sign(state{
+		Customer:  opts.customer,
+		AuthType:  opts.authType,
+		BizAppID:  opts.bizAppID,
+		IssuedAt:  now.Unix(),
+		ExpiresAt: now.Add(StateTTL).Unix(),
+	})
+	if err != nil {
+		return h.problem(w, r, failure{status: http.StatusInternalServerError, what: internal, err: err, opts: &opts})
+	}
+	var code wechat.PreAuthCode
+	err = h.tokens.WithComponentToken(ctx, func(cat string) error {
+		var err error
+		code, err = h.wx.CreatePreAuthCode(ctx, cat)
+		return err
+	})
+	if err == nil && code.PreAuthCode == "" {
+		err = errors.New("WeChat answered without a pre_auth_code")
+	}
+	if err != nil {
+		f := classify(fmt.Errorf("create pre_auth_code: %w", err))
+		f.opts = &opts
+		return h.problem(w, r, f)
+	}
+
+	redirectURI := base + CallbackPath + "?state=" + signed
+	pick := param{"auth_type", strconv.Itoa(opts.authType)}
+	if opts.bizAppID != "" {
+		pick = param{"biz_appid", opts.bizAppID}
+	}
+	common := []param{
+		{"component_appid", h.appID},
+		{"pre_auth_code", code.PreAuthCode},
+		{"redirect_uri", redirectURI},
+		pick,
+	}
+	v := startView{
+		PCURL:       h.mpBase + pcPath + "?" + encode(common...),
+		MobileURL:   h.mobileBase + mobilePath + "?" + encode(append([]param{{"action", "bindcomponent"}, {"no_scan", "1"}}, common...)...) + "#wechat_redirect",
+		MobileFirst: onPhone(r.UserAgent()),
+		Minutes:     minutes(code.ExpiresIn),
+		BizAppID:    opts.bizAppID,
+		Kind:        kindOfAuthType(opts.authType),
+		Customer:    opts.customer,
+	}
+	// Content depends on the User-Agent; never cached anyway, as a
+	// pre_auth_code works once.
+	w.Header().Set("Vary", "User-Agent")
+	// WeChat's PC page checks that the click came from the platform's
+	// registered domain by the Referer, so it must not be suppressed; the
+	// origin is enough, and keeps the customer parameter out of WeChat's logs.
+	h.render(w, http.StatusOK, "strict-origin-when-cross-origin", view{Title: "授权公众号或小程序 · Authorize your WeChat account", Start: &v})
+	return outcome{status: http.StatusOK, customer: opts.customer}
+}
+
+// minutes is a pre_auth_code's lifetime for the page, in whole minutes;
+// WeChat's documented 600 s when it did not say.
+func minutes(expiresIn int) int {
+	if expiresIn <= 0 {
+		expiresIn = 600
+	}
+	return max(1, expiresIn/60)
+}
+
+type param struct{ key, value string }
+
+// encode is url.Values.Encode in the given order, as WeChat documents the
+// links.
+func encode(ps ...param) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(p.key))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(p.value))
+	}
+	return b.String()
+}
+
+// onPhone reports whether the browser is WeChat on a phone or a phone's
+// browser, where the mobile link is the one that works. WeChat's desktop
+// apps also say MicroMessenger; they show the PC page.
+func onPhone(ua string) bool {
+	if strings.Contains(ua, "WindowsWechat") || strings.Contains(ua, "MacWechat") {
+		return false
+	}
+	for _, s := range []string{"MicroMessenger", "Mobile", "Android", "iPhone", "iPad"} {
+		if strings.Contains(ua, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// baseURL is the platform's public base URL: Options.PublicURL or the
+// request's scheme and host.
+func (h *Handler) baseURL(r *http.Request) (string, error) {
+	if h.publicURL != "" {
+		return h.publicURL, nil
+	}
+	scheme := "http"
+	switch {
+	case r.Header.Get("X-Forwarded-Proto") != "":
+		// The first value is the client's hop.
+		p, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+		scheme = strings.ToLower(strings.TrimSpace(p))
+	case r.URL.Scheme != "":
+		// The Lambda adapter builds absolute request URLs.
+		scheme = r.URL.Scheme
+	case r.TLS != nil:
+		scheme = "https"
+	}
+	if scheme != "http" && scheme != "https" {
+		return "", fmt.Errorf("unsupported scheme %q", scheme)
+	}
+	if !validHost(r.Host) {
+		return "", fmt.Errorf("invalid Host %q", r.Host)
+	}
+	return scheme + "://" + r.Host, nil
+}
+
+// validHost accepts a DNS name or IP literal with an optional port.
+func validHost(host string) bool {
+	if host == "" || len(host) > 255 {
+		return false
+	}
+	name := host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+			return false
+		}
+		name = h
+	}
+	if net.ParseIP(strings.Trim(name, "[]")) != nil {
+		return true
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// serveCallback checks the state, exchanges the authorization code and shows
+// the account, or sends the browser to SuccessURL.
+func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) outcome {
+	ctx := r.Context()
+	q := r.URL.Query()
+	// The state is checked before anything reaches WeChat or the store.
+	st, err := h.states.verify(q.Get("state"), h.now())
+	switch {
+	case errors.Is(err, errStateExpired):
+		opts := linkOptions{customer: st.Customer, authType: st.AuthType, bizAppID: st.BizAppID}
+		return h.problem(w, r, failure{status: http.StatusBadRequest, what: linkExpired, err: err, opts: &opts})
+	case err != nil:
+		return h.problem(w, r, failure{status: http.StatusBadRequest, what: badLink, err: err})
+	}
+	opts := linkOptions{customer: st.Customer, authType: st.AuthType, bizAppID: st.BizAppID}
+	code := q.Get("auth_code")
+	if code == "" || len(code) > maxAuthCodeLen {
+		return h.problem(w, r, failure{status: http.StatusBadRequest, what: noCode, err: errors.New("auth_code missing or too long"), opts: &opts})
+	}
+	res, err := h.accounts.Authorize(ctx, code, st.Customer)
+	if err != nil {
+		f := classify(err)
+		f.opts = &opts
+		out := h.problem(w, r, f)
+		out.customer = st.Customer
+		return out
+	}
+	a := res.Authorizer
+	out := outcome{status: http.StatusOK, customer: a.CustomerRef, appID: a.AppID}
+	if h.successURL != nil {
+		u := *h.successURL
+		v := u.Query()
+		v.Set("authorizer_appid", a.AppID)
+		v.Set("customer", st.Customer)
+		u.RawQuery = v.Encode()
+		h.securityHeaders(w, "no-referrer")
+		http.Redirect(w, r, u.String(), http.StatusFound)
+		out.status = http.StatusFound
+		return out
+	}
+	h.render(w, http.StatusOK, "no-referrer", view{Title: "授权成功 · Authorization complete", Success: newSuccessView(res, st.Customer)})
+	return out
+}
+
+// failure is an error page to show.
+type failure struct {
+	status int
+	what   problemKind
+	err    error
+	// opts, when known, make the page's "try again" link keep the customer
+	// and the link's options.
+	opts *linkOptions
+}
+
+// codeUnusable reports WeChat's answers to an authorization code it will
+// not exchange: 61009 code is invalid (also given for a used one), 61010
+// code is expired.
+func codeUnusable(err error) bool {
+	c := wechat.Code(err)
+	return c == 61009 || c == 61010
+}
+
+// classify turns an error from WeChat or the accounts into the page to show.
+func classify(err error) failure {
+	var wxErr *wechat.Error
+	var statusErr *wechat.StatusError
+	var urlErr *url.Error
+	switch {
+	case errors.Is(err, accounts.ErrInProgress):
+		return failure{status: http.StatusConflict, what: inProgress, err: err}
+	case codeUnusable(err):
+		return failure{status: http.StatusBadRequest, what: codeExpired, err: err}
+	case errors.Is(err, tokens.ErrNoTicket):
+		return failure{status: http.StatusServiceUnavailable, what: notReady, err: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return failure{status: http.StatusGatewayTimeout, what: wechatDown, err: err}
+	case errors.As(err, &wxErr), errors.As(err, &statusErr), errors.As(err, &urlErr):
+		return failure{status: http.StatusBadGateway, what: wechatDown, err: err}
+	default:
+		return failure{status: http.StatusInternalServerError, what: internal, err: err}
+	}
+}
+
+// problem serves an error page for f and returns what to log.
+func (h *Handler) problem(w http.ResponseWriter, r *http.Request, f failure) outcome {
+	ref := newRef()
+	v := problemView{Status: f.status, Ref: ref, problemText: problemTexts[f.what]}
+	if base, err := h.baseURL(r); err == nil && f.what.offersRetry() {
+		var opts linkOptions
+		if f.opts != nil {
+			opts = *f.opts
+		}
+		v.RetryURL = base + StartPath + opts.query()
+	}
+	if f.what == inProgress {
+		v.ReloadURL = r.URL.RequestURI()
+	}
+	switch f.status {
+	case http.StatusServiceUnavailable, http.StatusConflict:
+		w.Header().Set("Retry-After", "10")
+	}
+	h.render(w, f.status, "no-referrer", view{Title: v.TitleZh + " · " + v.TitleEn, Problem: &v})
+	return outcome{status: f.status, ref: ref, err: f.err}
+}
+
+// newRef names one error page in the log, for support requests.
+func newRef() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

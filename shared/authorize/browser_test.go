@@ -1,0 +1,144 @@
+package authorize_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wxcomponent/wxcomponent/shared/authorize"
+	"github.com/wxcomponent/wxcomponent/shared/store"
+)
+
+// chromiumPath is where Debian's chromium package puts the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowserAuthorization walks the authorization as an administrator does,
+// in headless Chromium: our start page, a click on the link, the simulated
+// WeChat page (which checks the Referer against the registered domain, as
+// WeChat does), picking an account and confirming, and our success page.
+// Screenshots of the three pages go to each subtest's artifact directory
+// (go test -artifacts -outputdir DIR keeps them).
+func TestBrowserAuthorization(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("headless Chromium is needed at %s: install it with `apt-get install chromium` (%v)", chromiumPath, err)
+	}
+	tests := []struct {
+		name      string
+		userAgent string // empty: Chromium's own
+		width     int
+		height    int
+		link      string // the start page's link the admin clicks
+		account   string
+	}{
+		{name: "desktop", width: 1024, height: 900, link: "pc-link", account: bookshop},
+		{
+			name:      "WeChat on a phone",
+			userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.49(0x18003137) NetType/WIFI Language/zh_CN",
+			width:     390,
+			height:    844,
+			link:      "mobile-link",
+			account:   ledger,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, stackOptions{authDomain: true})
+			shots := t.ArtifactDir()
+			t.Logf("screenshots in %s", shots)
+
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			opts := []chromedp.ExecAllocatorOption{
+				chromedp.ExecPath(chromiumPath),
+				chromedp.Headless,
+				chromedp.NoSandbox,
+				chromedp.DisableGPU,
+				chromedp.NoFirstRun,
+				chromedp.Flag("disable-background-networking", true),
+				chromedp.Flag("disable-component-update", true),
+				chromedp.Flag("disable-sync", true),
+				chromedp.Flag("disable-quic", true),
+				chromedp.UserDataDir(t.TempDir()),
+				chromedp.WindowSize(tt.width, tt.height),
+			}
+			if tt.userAgent != "" {
+				opts = append(opts, chromedp.UserAgent(tt.userAgent))
+			}
+			allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+			defer cancelAlloc()
+			ctx, cancelTab := chromedp.NewContext(allocCtx)
+			defer cancelTab()
+
+			// fail reports err with the page the browser shows.
+			fail := func(step string, err error) {
+				t.Helper()
+				body, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
+				t.Fatalf("%s: %v\n%s", step, err, body)
+			}
+			screenshot := func(name string) {
+				t.Helper()
+				png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+				if err != nil {
+					t.Fatalf("screenshot %s: %v", name, err)
+				}
+				if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// 1. Our start page, as the merchant's admin opens it.
+			if err := chromedp.Do(ctx,
+				// Headless windows are at least 500 px wide; a phone is narrower.
+				chromedp.EmulateViewport(int64(tt.width), int64(tt.height)),
+				chromedp.Navigate(s.platformURL+authorize.StartPath+"?customer=cust-42"),
+				chromedp.WaitVisible(chromedp.ID(tt.link)),
+			); err != nil {
+				fail("start page", err)
+			}
+			screenshot("1-start.png")
+
+			// 2. WeChat's authorization page, reached by clicking the link;
+			// the admin picks an account.
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.ID(tt.link)),
+				chromedp.WaitVisible(chromedp.ID("confirm")),
+				chromedp.Click(chromedp.ID("account-"+tt.account)),
+			); err != nil {
+				fail("WeChat's authorization page", err)
+			}
+			screenshot("2-wechat.png")
+
+			// 3. Confirm; WeChat sends the browser back to our success page.
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.ID("confirm")),
+				chromedp.WaitVisible(chromedp.ID("account-name")),
+			); err != nil {
+				fail("success page", err)
+			}
+			screenshot("3-success.png")
+			name, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("account-name")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct, _ := s.sim.Account(tt.account)
+			if name != acct.NickName {
+				t.Errorf("success page shows %q, want the account's name %q", name, acct.NickName)
+			}
+
+			a, err := s.store.GetAuthorizer(context.Background(), tt.account)
+			if err != nil {
+				t.Fatalf("authorizer %s not stored: %v", tt.account, err)
+			}
+			if a.CustomerRef != "cust-42" || a.Status != store.StatusActive || a.RefreshToken == "" {
+				t.Errorf("stored %+v, want active with customer cust-42", a)
+			}
+			if as := s.authorizers(t); len(as) != 1 {
+				t.Errorf("store holds %d authorizers, want only %s", len(as), tt.account)
+			}
+		})
+	}
+}
