@@ -38,7 +38,7 @@ type devServer struct {
 
 // run starts everything, calls ready (if not nil) once both servers accept
 // connections, and serves until ctx ends.
-func run(ctx context.Context, o options, getenv func(string) string, stdout io.Writer, ready func(urls)) error {
+func run(ctx context.Context, o options, getenv func(string) string, stdout io.Writer, ready func(urls, *devServer)) error {
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	getenv, err := config.WithDotEnv(o.envFile, getenv)
 	if err != nil {
@@ -123,7 +123,7 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 
 	printBanner(stdout, u, cfg, o)
 	if ready != nil {
-		ready(u)
+		ready(u, d)
 	}
 	<-ctx.Done()
 	return ctx.Err()

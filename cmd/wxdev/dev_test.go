@@ -13,15 +13,19 @@ import (
 
 // startDev runs wxdev on free loopback ports with its data in dataDir and
 // returns its URLs once both servers accept connections.
-func startDev(t *testing.T, dataDir string) urls {
+func startDev(t *testing.T, dataDir string) (urls, *devServer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	o := options{addr: "127.0.0.1:0", simAddr: "127.0.0.1:0", dataDir: dataDir, envFile: "",
 		refreshEvery: time.Hour, ticketEvery: time.Hour}
-	ready := make(chan urls, 1)
+	type started struct {
+		u urls
+		d *devServer
+	}
+	ready := make(chan started, 1)
 	done := make(chan error, 1)
 	noEnv := func(string) string { return "" }
-	go func() { done <- run(ctx, o, noEnv, io.Discard, func(u urls) { ready <- u }) }()
+	go func() { done <- run(ctx, o, noEnv, io.Discard, func(u urls, d *devServer) { ready <- started{u, d} }) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -29,12 +33,12 @@ func startDev(t *testing.T, dataDir string) urls {
 		}
 	})
 	select {
-	case u := <-ready:
-		return u
+	case s := <-ready:
+		return s.u, s.d
 	case err := <-done:
 		t.Fatalf("wxdev stopped before it was ready: %v", err)
 	}
-	return urls{}
+	return urls{}, nil
 }
 
 func getState(t *testing.T, u urls) state {
@@ -52,7 +56,7 @@ func getState(t *testing.T, u urls) state {
 }
 
 func TestDevServerHasComponentTokenWhenReady(t *testing.T) {
-	u := startDev(t, t.TempDir())
+	u, _ := startDev(t, t.TempDir())
 	s := getState(t, u)
 	if !s.Simulated || s.Ticket == nil {
 		t.Fatalf("state = %+v, want the simulator's ticket", s)
@@ -73,8 +77,10 @@ func TestDevServerHasComponentTokenWhenReady(t *testing.T) {
 
 func TestDevServerKeepsStateAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	first := getState(t, startDev(t, dir))
-	second := getState(t, startDev(t, dir))
+	u, _ := startDev(t, dir)
+	first := getState(t, u)
+	u, _ = startDev(t, dir)
+	second := getState(t, u)
 	if first.Component != second.Component {
 		t.Fatalf("component appid changed across restarts: %s, then %s", first.Component, second.Component)
 	}

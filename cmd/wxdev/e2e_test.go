@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+)
+
+// The flows a platform goes through, end to end on the dev server: the same
+// handlers as in AWS, the embedded store and the simulator.
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+var pcLink = regexp.MustCompile(`href="([^"]*componentloginpage[^"]*)"`)
+
+func firstAccount(t *testing.T, sim *wechatsim.Sim, kind wechatsim.Kind) wechatsim.Account {
+	t.Helper()
+	for _, a := range sim.Accounts() {
+		if a.Kind == kind && !a.ReleaseTest {
+			return a
+		}
+	}
+	t.Fatalf("the simulator has no %v account", kind)
+	return wechatsim.Account{}
+}
+
+func TestAuthorizationByLinkRecordsCustomer(t *testing.T) {
+	u, d := startDev(t, t.TempDir())
+	ctx := context.Background()
+	account := firstAccount(t, d.sim, wechatsim.OfficialAccount)
+
+	status, page := get(t, u.Platform+"/wechat/authorize?customer=merchant-7")
+	if status != http.StatusOK {
+		t.Fatalf("start page: %d\n%s", status, page)
+	}
+	m := pcLink.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("start page has no componentloginpage link:\n%s", page)
+	}
+	redirect, _, err := d.sim.AuthorizeLink(ctx, html.UnescapeString(m[1]), account.AppID)
+	if err != nil {
+		t.Fatalf("confirm on the simulator: %v", err)
+	}
+	status, page = get(t, redirect.String())
+	if status != http.StatusOK || !strings.Contains(page, account.NickName) {
+		t.Fatalf("callback: %d, want 200 with %q\n%s", status, account.NickName, page)
+	}
+
+	a, err := d.st.GetAuthorizer(ctx, account.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != store.StatusActive || a.CustomerRef != "merchant-7" || a.RefreshToken == "" || a.AccessToken == "" {
+		t.Fatalf("stored authorizer = %+v, want active with customer merchant-7 and tokens", a)
+	}
+	if calls := d.sim.CallsFor(wechatsim.APIQueryAuth, account.AppID); calls != 1 {
+		t.Errorf("api_query_auth calls = %d, want 1 (the push and the redirect share one exchange)", calls)
+	}
+	token, err := d.p.Tokens.AccessToken(ctx, account.AppID)
+	if err != nil || token != a.AccessToken {
+		t.Errorf("AccessToken = %q, %v; want the stored token", token, err)
+	}
+}
+
+func TestAuthorizationByPushAloneThenRevocation(t *testing.T) {
+	u, d := startDev(t, t.TempDir())
+	ctx := context.Background()
+	account := firstAccount(t, d.sim, wechatsim.MiniProgram)
+
+	// The admin confirms, but the browser never comes back: the authorized
+	// push alone must store the account.
+	if _, err := d.sim.Grant(ctx, d.p.Config.ComponentAppID, account.AppID); err != nil {
+		t.Fatal(err)
+	}
+	a, err := d.st.GetAuthorizer(ctx, account.AppID)
+	if err != nil || a.Status != store.StatusActive || a.RefreshToken == "" {
+		t.Fatalf("after the authorized push: %+v, %v; want an active account", a, err)
+	}
+	if p, err := d.st.GetProfile(ctx, account.AppID); err != nil || p.NickName != account.NickName || !p.MiniProgram {
+		t.Fatalf("profile = %+v, %v; want %q, a mini program", p, err, account.NickName)
+	}
+
+	if err := d.sim.Revoke(ctx, d.p.Config.ComponentAppID, account.AppID); err != nil {
+		t.Fatal(err)
+	}
+	a, err = d.st.GetAuthorizer(ctx, account.AppID)
+	if err != nil || a.Status != store.StatusRevoked || a.AccessToken != "" || !a.NextRefreshAt.IsZero() {
+		t.Fatalf("after the unauthorized push: %+v, %v; want revoked, no token, not due", a, err)
+	}
+	if a.RefreshToken == "" {
+		t.Errorf("revocation emptied the refresh token; the record must be kept whole")
+	}
+	if _, err := d.p.Tokens.AccessToken(ctx, account.AppID); err == nil {
+		t.Errorf("AccessToken of a revoked account succeeded")
+	}
+	s := getState(t, u)
+	if len(s.Accounts) != 1 || s.Accounts[0].Status != store.StatusRevoked {
+		t.Errorf("home page state accounts = %+v, want the one revoked account", s.Accounts)
+	}
+}
