@@ -49,6 +49,9 @@ func putSecure(t *testing.T, client *ssm.Client, name, value string) {
 		Name:  aws.String(name),
 		Value: aws.String(value),
 		Type:  types.ParameterTypeSecureString,
+		// The SDK retries a put whose answer was lost on a busy machine; without
+		// Overwrite the retry fails on the parameter its first try created.
+		Overwrite: aws.Bool(true),
 	})
 	if err != nil {
 		t.Fatalf("put %s: %v", name, err)
