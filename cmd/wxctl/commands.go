@@ -20,6 +20,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
+	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
 
@@ -287,11 +288,11 @@ func (c *command) refresh(ctx context.Context, p *platform.Platform, stdout io.W
 		return fmt.Errorf("read %s: %w", appID, err)
 	}
 	// Passing the current token as stale forces a refresh even when not due.
-	a, _, err := p.Tokens.RefreshAuthorizer(ctx, appID, cur.AccessToken, true)
+	a, outcome, err := p.Tokens.RefreshAuthorizer(ctx, appID, cur.AccessToken, true)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s refreshed: token expires %s, next refresh %s\n", appID, a.ExpiresAt.Format(time.RFC3339), a.NextRefreshAt.Format(time.RFC3339))
+	fmt.Fprintf(stdout, "%s %s: token expires %s, next refresh %s\n", appID, outcome, a.ExpiresAt.Format(time.RFC3339), a.NextRefreshAt.Format(time.RFC3339))
 	return nil
 }
 
@@ -314,7 +315,11 @@ func (c *command) recover(ctx context.Context, p *platform.Platform, stdout, std
 		if cur.RefreshToken == item.RefreshToken && cur.Status == store.StatusActive {
 			return true
 		}
-		if _, err := p.Tokens.RestoreRefreshToken(ctx, item.AuthorizerAppID, cur.RefreshToken, item.RefreshToken); err != nil {
+		_, err = p.Tokens.RestoreRefreshToken(ctx, item.AuthorizerAppID, cur.RefreshToken, item.RefreshToken)
+		if errors.Is(err, tokens.ErrSuperseded) {
+			return true // re-authorized or revoked while we looked: the newer record stands
+		}
+		if err != nil {
 			failed++
 			errs = errors.Join(errs, fmt.Errorf("restore %s: %w", item.AuthorizerAppID, err))
 			return true

@@ -61,9 +61,18 @@ func New(opts Options) (*Platform, error) {
 	if now == nil {
 		now = time.Now
 	}
+	httpClient := opts.HTTPClient
+	if httpClient == nil {
+		// The refresh job keeps dozens of calls to WeChat in flight; the
+		// default transport would keep only 2 connections for reuse and open
+		// (and leave in TIME_WAIT) a new one for every other call.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		httpClient = &http.Client{Transport: tr}
+	}
 	wx := wechat.New(wechat.Options{
 		BaseURL:            cfg.APIBase,
-		HTTPClient:         opts.HTTPClient,
+		HTTPClient:         httpClient,
 		ComponentAppID:     cfg.ComponentAppID,
 		ComponentAppSecret: cfg.ComponentAppSecret,
 		Logger:             log,

@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
 
-// errSuperseded aborts a token write when the account was re-authorized (or
-// revoked) while its token was being fetched: the newer record wins.
-var errSuperseded = errors.New("authorizer changed during refresh")
+// ErrSuperseded reports that a write was abandoned because the account was
+// re-authorized (or revoked) while it was in progress: the newer record wins.
+var ErrSuperseded = errors.New("authorizer changed during refresh")
 
 // listPageSize is api_get_authorizer_list's largest page.
 const listPageSize = 500
@@ -83,7 +84,6 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 	}
 	now := s.now()
 	if a.AccessToken != stale && s.accountFresh(a) && !a.NextRefreshAt.IsZero() {
-		s.cacheAccount(a)
 		return a, Current, nil
 	}
 
@@ -102,7 +102,6 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 		}
 		if s.accountFresh(a) {
 			// Re-authorized meanwhile: the new record came with a token.
-			s.cacheAccount(a)
 			return a, Current, nil
 		}
 		outcome = Recovered
@@ -117,9 +116,9 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 
 	used := a.RefreshToken
 	expires := now.Add(time.Duration(resp.ExpiresIn) * time.Second)
-	stored, err := store.UpdateAuthorizer(ctx, s.store, appID, func(cur *store.Authorizer) error {
+	stored, err := s.update(ctx, a, func(cur *store.Authorizer) error {
 		if cur.RefreshToken != used || cur.Status != store.StatusActive {
-			return errSuperseded
+			return ErrSuperseded
 		}
 		cur.AccessToken = resp.AuthorizerAccessToken
 		cur.ExpiresAt = expires
@@ -130,23 +129,44 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 		cur.UpdatedAt = now
 		return nil
 	})
-	if errors.Is(err, errSuperseded) {
-		// The newer record carries its own fresh token (or none, if revoked).
+	if errors.Is(err, ErrSuperseded) {
+		// A re-authorization or revocation was stored meanwhile; it wins.
 		s.forgetAccount(appID)
 		if err := statusErr(stored); err != nil {
 			return stored, Current, err
+		}
+		if stored.AccessToken == "" || !s.usable(stored.ExpiresAt) {
+			// A new refresh token without an access token (restored from
+			// the authorizer list): the next attempt fetches one with it.
+			return stored, Current, fmt.Errorf("refresh %s: %w", appID, ErrSuperseded)
 		}
 		return stored, Current, nil
 	}
 	if err != nil {
 		return a, Current, fmt.Errorf("store token of %s: %w", appID, err)
 	}
-	s.cacheAccount(stored)
 	return stored, outcome, nil
 }
 
+// update is store.UpdateAuthorizer starting from a, the record as this
+// refresh read it: when nobody wrote it meanwhile, as is usual under the
+// lease, that spares reading it again. On a conflict it starts over from the
+// stored record.
+func (s *Source) update(ctx context.Context, a store.Authorizer, fn func(cur *store.Authorizer) error) (store.Authorizer, error) {
+	cur := a
+	cur.FuncInfo = slices.Clone(a.FuncInfo)
+	if err := fn(&cur); err != nil {
+		return a, err
+	}
+	stored, err := s.store.PutAuthorizer(ctx, cur)
+	if !errors.Is(err, store.ErrConflict) {
+		return stored, err
+	}
+	return store.UpdateAuthorizer(ctx, s.store, a.AppID, fn)
+}
+
 // NextRefresh is when a token expiring at expires comes due, jitter earlier
-// than the latest safe time.
+// than the latest safe time. Refreshes use a jitter in [0, Jitter].
 func NextRefresh(expires time.Time, jitter time.Duration) time.Time {
 	return expires.Add(-RefreshBefore - jitter)
 }
@@ -189,9 +209,9 @@ func (s *Source) WithComponentToken(ctx context.Context, call func(cat string) e
 // account would stay due and be tried again every run, forever.
 func (s *Source) markRevoked(ctx context.Context, a store.Authorizer, cause error) (store.Authorizer, Outcome, error) {
 	rejected := a.RefreshToken
-	revoked, err := store.UpdateAuthorizer(ctx, s.store, a.AppID, func(cur *store.Authorizer) error {
+	revoked, err := s.update(ctx, a, func(cur *store.Authorizer) error {
 		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
-			return errSuperseded
+			return ErrSuperseded
 		}
 		cur.Status = store.StatusRevoked
 		cur.AccessToken = ""
@@ -200,7 +220,7 @@ func (s *Source) markRevoked(ctx context.Context, a store.Authorizer, cause erro
 		cur.UpdatedAt = s.now()
 		return nil
 	})
-	if errors.Is(err, errSuperseded) {
+	if errors.Is(err, ErrSuperseded) {
 		// Re-authorized (or marked) meanwhile: the record stands as stored.
 		return revoked, Current, statusErr(revoked)
 	}
@@ -232,7 +252,7 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 	}
 	if listed != "" && listed != rejected {
 		restored, err := s.RestoreRefreshToken(ctx, a.AppID, rejected, listed)
-		if errors.Is(err, errSuperseded) {
+		if errors.Is(err, ErrSuperseded) {
 			return restored, nil
 		}
 		if err != nil {
@@ -242,9 +262,9 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 		return restored, nil
 	}
 
-	marked, err := store.UpdateAuthorizer(ctx, s.store, a.AppID, func(cur *store.Authorizer) error {
+	marked, err := s.update(ctx, a, func(cur *store.Authorizer) error {
 		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
-			return errSuperseded
+			return ErrSuperseded
 		}
 		cur.Status = store.StatusNeedsReauth
 		cur.AccessToken = ""
@@ -252,7 +272,7 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 		cur.UpdatedAt = s.now()
 		return nil
 	})
-	if errors.Is(err, errSuperseded) {
+	if errors.Is(err, ErrSuperseded) {
 		return marked, nil
 	}
 	if err != nil {
@@ -343,7 +363,7 @@ func (s *Source) EachListed(ctx context.Context, fn func(wechat.AuthorizerListIt
 func (s *Source) RestoreRefreshToken(ctx context.Context, authorizerAppID, rejected, refreshToken string) (store.Authorizer, error) {
 	return store.UpdateAuthorizer(ctx, s.store, authorizerAppID, func(cur *store.Authorizer) error {
 		if cur.RefreshToken != rejected {
-			return errSuperseded
+			return ErrSuperseded
 		}
 		now := s.now()
 		cur.RefreshToken = refreshToken

@@ -1,10 +1,13 @@
 // Package tokens gives any Lambda of the platform a valid component access
 // token and authorizer access tokens in one call.
 //
-// Tokens are read from the store and cached in memory until shortly before
-// they expire. When a token is missing, about to expire, or rejected by
-// WeChat, it is refreshed on demand under the same per-account lease the
-// refresh job takes, so no two processes ever refresh the same token at once.
+// Tokens are read from the store and cached in memory until the refresh job
+// is due to replace them (WeChat honours a replaced token only five more
+// minutes), then read from the store at each call until it has; a token is
+// never handed out with less than MinValidity left. When a token is missing,
+// about to expire, or rejected by WeChat, it is refreshed on demand under the
+// same per-account lease the refresh job takes, so no two processes (and no
+// two goroutines of one) refresh the same token at once.
 package tokens
 
 import (
@@ -39,10 +42,9 @@ var (
 )
 
 // Schedule parameters. WeChat limits how often a token may be fetched, so a
-// token is renewed late: RefreshBefore ahead of expiry, minus up to Jitter
-// so accounts authorized together do not all come due in the same minute.
-// With a 7200 s token and a 5-minute refresh job that is at most 14 fetches a
-// day per token.
+// token is renewed late: RefreshBefore ahead of expiry, minus a jitter of up
+// to Jitter (see NextRefresh). A 7200 s token is then fetched again no sooner
+// than 105 minutes later: at most 14 fetches a day per token.
 const (
 	RefreshBefore = 10 * time.Minute
 	Jitter        = 5 * time.Minute
@@ -102,7 +104,7 @@ func New(opts Options) *Source {
 		log:      opts.Logger,
 		owner:    opts.Owner,
 		accounts: make(map[string]store.Authorizer),
-		jitter:   func() time.Duration { return mathrand.N(Jitter) },
+		jitter:   drawJitter,
 		listing:  listing{sem: make(chan struct{}, 1)},
 	}
 	if s.now == nil {
@@ -117,6 +119,17 @@ func New(opts Options) *Source {
 	return s
 }
 
+// drawJitter returns the jitter of an account's next refresh: Jitter half
+// the time, else uniform in [0, Jitter). The refresh job runs every 5
+// minutes, so a jitter below 5 minutes alone would never move an account to
+// another run: accounts refreshed in the same run (authorized together, or
+// caught up after an outage) would stay in lock-step for ever. A full Jitter
+// brings the account due one run earlier, so such accounts drift apart over
+// the following refreshes, without ever coming due sooner than
+// RefreshBefore+Jitter ahead of expiry.
+func drawJitter() time.Duration {
+	return min(mathrand.N(2*Jitter), Jitter)
+}
 
 // ComponentAppID is the component whose tokens s hands out.
 func (s *Source) ComponentAppID() string { return s.appID }
@@ -270,6 +283,9 @@ func (s *Source) AccessToken(ctx context.Context, authorizerAppID string) (strin
 	if err != nil {
 		return "", err
 	}
+	// Only readers fill the cache: the refresh job, which renews every
+	// account, would otherwise keep all of them in memory.
+	s.cacheAccount(a)
 	return a.AccessToken, nil
 }
 
