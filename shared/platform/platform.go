@@ -24,11 +24,13 @@ import (
 
 // Platform is one component's running platform.
 type Platform struct {
-	Config   config.Config
-	Store    store.Store
-	WeChat   *wechat.Client
-	Crypter  *wxcrypto.Crypter
-	Tokens   *tokens.Source
+	Config  config.Config
+	Store   store.Store
+	WeChat  *wechat.Client
+	Crypter *wxcrypto.Crypter
+	Tokens  *tokens.Source
+	// API calls WeChat's business APIs on behalf of an authorizer appid.
+	API      *wechat.Authorizers
 	Accounts *accounts.Service
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -90,6 +92,7 @@ func New(opts Options) (*Platform, error) {
 		WeChat:   wx,
 		Crypter:  crypter,
 		Tokens:   src,
+		API:      wechat.NewAuthorizers(wx, src),
 		Accounts: accounts.New(opts.Store, wx, src, now, log),
 		Log:      log,
 		Now:      now,
