@@ -117,3 +117,28 @@ func TestAuthorizationByPushAloneThenRevocation(t *testing.T) {
 		t.Errorf("home page state accounts = %+v, want the one revoked account", s.Accounts)
 	}
 }
+
+func TestReleaseCheckPassesFromTheHomePage(t *testing.T) {
+	u, _ := startDev(t, t.TempDir())
+	resp, err := http.Post(u.Platform+"/dev/release-check", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s := getState(t, u)
+	if s.ReleaseCheck == nil {
+		t.Fatal("no release check report after running it")
+	}
+	for _, c := range s.ReleaseCheck.Cases {
+		if !c.Passed {
+			t.Errorf("release check case %s failed: %s", c.Name, c.Reason)
+		}
+	}
+	if len(s.ReleaseCheck.Cases) < 4 || !s.ReleaseCheck.Passed {
+		t.Fatalf("release check = %+v, want every case to pass", s.ReleaseCheck)
+	}
+	_, page := get(t, u.Platform+"/")
+	if !strings.Contains(page, `Release check <span class="ok">passed</span>`) {
+		t.Errorf("home page does not show the passed release check")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
@@ -32,8 +33,14 @@ type Platform struct {
 	// API calls WeChat's business APIs on behalf of an authorizer appid.
 	API      *wechat.Authorizers
 	Accounts *accounts.Service
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Messages routes every account's messages and events to the platform's
+	// handlers; register them before serving.
+	Messages *message.Router
+	// Forwarder, when set, receives every decrypted message (an EventBridge
+	// bus in AWS).
+	Forwarder message.Forwarder
+	Log       *slog.Logger
+	Now       func() time.Time
 	// Stage names the deployment (dev, prod) in metrics; empty locally.
 	Stage string
 }
@@ -94,6 +101,7 @@ func New(opts Options) (*Platform, error) {
 		Tokens:   src,
 		API:      wechat.NewAuthorizers(wx, src),
 		Accounts: accounts.New(opts.Store, wx, src, now, log),
+		Messages: message.NewRouter(),
 		Log:      log,
 		Now:      now,
 	}, nil
@@ -131,10 +139,19 @@ func (p *Platform) route(r routes.Route) http.Handler {
 			Now:            p.Now,
 			Logger:         p.Log.With("function", routes.Authorize),
 		})
-	default:
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "not implemented yet", http.StatusNotImplemented)
+	case routes.Message:
+		return message.NewHandler(message.Options{
+			Crypter:   p.Crypter,
+			Store:     p.Store,
+			Router:    p.Messages,
+			Accounts:  p.Accounts,
+			WeChat:    p.WeChat,
+			Forwarder: p.Forwarder,
+			Now:       p.Now,
+			Log:       p.Log.With("function", routes.Message),
 		})
+	default:
+		panic("platform: no handler for function " + r.Function)
 	}
 }
 

@@ -1,0 +1,451 @@
+package message
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/callback"
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+)
+
+// WeChat answers a push it got no answer to within five seconds by pushing
+// it again, three times in all, about fifteen seconds from the first. The
+// handler's timing follows from that.
+const (
+	// SeenTTL is how long a message's de-duplication key, and the reply
+	// given to it, are kept: four times WeChat's whole retry schedule, so a
+	// retry behind a slow first attempt still finds them, and short enough
+	// that the table holds only minutes of traffic.
+	SeenTTL = time.Minute
+	// DefaultRetryWait is how long a retry that finds its first attempt still
+	// running waits for that attempt's reply. WeChat gave up on the first
+	// attempt and waits five seconds for this one, so the retry can wait
+	// almost that long and still answer in time.
+	DefaultRetryWait = 4 * time.Second
+	// ForwardTimeout bounds forwarding a message (Options.Forwarder).
+	ForwardTimeout = 2 * time.Second
+	// accountCacheTTL is how long an account found active is believed active
+	// without reading the store again. WeChat stops pushing for an account
+	// once it revokes the platform, so a stale entry costs next to nothing.
+	accountCacheTTL = time.Minute
+)
+
+// What is stored under a message's key besides a reply document: a claim in
+// progress is empty, a reply starts with '<'.
+const (
+	seenSuccess = "success" // no reply: answered "success"
+	seenEmpty   = "-"       // answered with an empty body
+)
+
+// Options are a Handler's parts. Crypter and Store are required.
+type Options struct {
+	// Crypter holds the component's Token, EncodingAESKey and appid: WeChat
+	// encrypts every account's messages with the component's key.
+	Crypter *wxcrypto.Crypter
+	// Store holds the authorizers (a push for an account that is unknown or
+	// revoked is not handled) and the de-duplication records.
+	Store store.Store
+	// Router finds a message's handler; nil answers every message "success"
+	// (but the release check's).
+	Router *Router
+	// Accounts and WeChat serve the release check's QUERY_AUTH_CODE case:
+	// *accounts.Service and *wechat.Client.
+	Accounts Authorizer
+	WeChat   CustomMessenger
+	// Forwarder, if not nil, receives every message handled.
+	Forwarder Forwarder
+	// RetryWait is how long a retry waits for a first attempt still running;
+	// 0 means DefaultRetryWait, a negative value not at all.
+	RetryWait time.Duration
+	Now       func() time.Time // nil: time.Now
+	Log       *slog.Logger     // nil: slog.Default()
+}
+
+// Handler serves the message URL, POST /wechat/{appid}/callback. It is
+// safe for concurrent use.
+type Handler struct {
+	crypter   *wxcrypto.Crypter
+	store     store.Store
+	router    *Router
+	accounts  Authorizer
+	wechat    CustomMessenger
+	forwarder Forwarder
+	retryWait time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+
+	mu     sync.Mutex
+	active map[string]time.Time // authorizer appid -> believed active until
+}
+
+// NewHandler returns the handler of the message URL. It reads the account's
+// appid from the request's path value "appid".
+func NewHandler(opts Options) *Handler {
+	h := &Handler{
+		crypter:   opts.Crypter,
+		store:     opts.Store,
+		router:    opts.Router,
+		accounts:  opts.Accounts,
+		wechat:    opts.WeChat,
+		forwarder: opts.Forwarder,
+		retryWait: opts.RetryWait,
+		now:       opts.Now,
+		log:       opts.Log,
+		active:    make(map[string]time.Time),
+	}
+	if h.router == nil {
+		h.router = NewRouter()
+	}
+	switch {
+	case h.retryWait == 0:
+		h.retryWait = DefaultRetryWait
+	case h.retryWait < 0:
+		h.retryWait = 0
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+// Outcomes, as logged.
+const (
+	outcomeReply      = "reply"    // handled, answered with a reply
+	outcomeNoReply    = "no_reply" // handled, answered "success" (or empty)
+	outcomeRetry      = "retry"    // a retry, answered as the first attempt was
+	outcomeInProgress = "in_progress"
+	outcomeUnknown    = "unknown_account"
+	outcomeRevoked    = "revoked_account"
+	outcomeRejected   = "rejected"
+	outcomeFailed     = "failed"
+)
+
+// result is what serve decided.
+type result struct {
+	outcome string
+	msg     *Message
+	value   []byte // what to answer: a reply document or a seen marker
+	err     error
+}
+
+// ServeHTTP answers one push: a passive reply encrypted and signed with the
+// push's nonce, "success", or an error status (401 bad signature, 400
+// malformed, 413 too large, 500 a failure of the platform) with nothing
+// handled.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	appID := r.PathValue("appid")
+	// One timestamp for the reply's CreateTime and its envelope.
+	ts := strconv.FormatInt(h.now().Unix(), 10)
+	res, q := h.serve(ctx, r, appID, ts)
+
+	status := http.StatusOK
+	if res.err == nil {
+		res.err = h.answer(w, res.value, q, ts)
+	}
+	if res.err != nil {
+		status = callback.Reject(w, res.err)
+		if res.outcome != outcomeRejected {
+			res.outcome = outcomeFailed
+		}
+	}
+
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status >= 400, res.outcome == outcomeUnknown, res.outcome == outcomeRevoked:
+		level = slog.LevelWarn
+	}
+	// Five attributes or fewer fit a record without an allocation; an
+	// event's type is its Event, which no message type shares.
+	attrs := [6]slog.Attr{
+		slog.String("authorizer_appid", appID),
+		slog.String("outcome", res.outcome),
+		slog.Int("status", status),
+		slog.Int64("latency_ms", time.Since(start).Milliseconds()),
+	}
+	n := 4
+	if m := res.msg; m != nil {
+		typ := m.MsgType
+		if m.IsEvent() {
+			typ = m.Event
+		}
+		attrs[n] = slog.String("type", typ)
+		n++
+	}
+	if res.err != nil {
+		attrs[n] = slog.Any("err", res.err)
+		n++
+	}
+	h.log.LogAttrs(ctx, level, "message", attrs[:n]...)
+}
+
+// serve authenticates, parses, de-duplicates and handles the push.
+func (h *Handler) serve(ctx context.Context, r *http.Request, appID, ts string) (result, callback.Query) {
+	if appID == "" {
+		return result{outcome: outcomeRejected, err: &callback.Error{Status: http.StatusBadRequest, Err: errors.New("no appid in the path")}}, callback.Query{}
+	}
+	push, err := callback.Open(r, h.crypter)
+	if err != nil {
+		return result{outcome: outcomeRejected, err: err}, push.Query
+	}
+	m, err := Parse(appID, push.Plaintext)
+	if err != nil {
+		return result{outcome: outcomeRejected, err: &callback.Error{Status: http.StatusBadRequest, Err: err}}, push.Query
+	}
+	res := result{msg: &m}
+	if to := push.Envelope.ToUserName; to != "" && to != m.ToUserName {
+		res.outcome = outcomeRejected
+		res.err = &callback.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope ToUserName %q differs from the message's %q", to, m.ToUserName)}
+		return res, push.Query
+	}
+
+	release := isReleaseAccount(appID, m.ToUserName)
+	if !release {
+		outcome, err := h.checkAccount(ctx, appID)
+		if err != nil || outcome != "" {
+			res.outcome, res.err, res.value = outcome, err, []byte(seenSuccess)
+			return res, push.Query
+		}
+	}
+
+	key := seenKey(&m)
+	prior, err := h.store.PutSeenIfAbsent(ctx, key, nil, h.now().Add(SeenTTL))
+	switch {
+	case err == nil:
+		res.value, res.err = h.handle(ctx, &m, key, release, ts)
+		res.outcome = outcomeFor(res.value)
+	case errors.Is(err, store.ErrExists):
+		res.outcome = outcomeRetry
+		if len(prior) == 0 {
+			var owner bool
+			prior, owner, err = h.awaitFirst(ctx, key)
+			switch {
+			case err != nil:
+				res.err = err
+			case owner:
+				// The first attempt failed and gave the message up.
+				prior, res.err = h.handle(ctx, &m, key, release, ts)
+				res.outcome = outcomeFor(prior)
+			case prior == nil:
+				// Its reply can no longer reach the user; answering keeps
+				// WeChat from telling the user the account is out of order.
+				res.outcome = outcomeInProgress
+				prior = []byte(seenSuccess)
+			}
+		}
+		res.value = prior
+	default:
+		res.err = fmt.Errorf("claim message: %w", err)
+	}
+	return res, push.Query
+}
+
+func outcomeFor(value []byte) string {
+	if len(value) > 0 && value[0] == '<' {
+		return outcomeReply
+	}
+	return outcomeNoReply
+}
+
+// checkAccount returns outcomeUnknown or outcomeRevoked for an account whose
+// messages are not handled, "" for an active one.
+func (h *Handler) checkAccount(ctx context.Context, appID string) (string, error) {
+	now := h.now()
+	h.mu.Lock()
+	until, ok := h.active[appID]
+	h.mu.Unlock()
+	if ok && now.Before(until) {
+		return "", nil
+	}
+	a, err := h.store.GetAuthorizer(ctx, appID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return outcomeUnknown, nil
+	case err != nil:
+		return "", fmt.Errorf("read authorizer %s: %w", appID, err)
+	case a.Status == store.StatusRevoked:
+		return outcomeRevoked, nil
+	}
+	h.mu.Lock()
+	h.active[appID] = now.Add(accountCacheTTL)
+	h.mu.Unlock()
+	return "", nil
+}
+
+// seenKey names a message for de-duplication: by MsgId for a user's
+// message, by sender, time and event for an event (whose MsgID, where there
+// is one, names the job it reports on rather than the push).
+func seenKey(m *Message) string {
+	if m.MsgType != TypeEvent && m.MsgID != "" {
+		return "msg#" + m.AppID + "#" + m.MsgID
+	}
+	kind := m.Event
+	if m.MsgType != TypeEvent {
+		kind = m.MsgType
+	}
+	return "push#" + m.AppID + "#" + m.FromUserName + "#" + strconv.FormatInt(m.CreateTime, 10) + "#" + kind
+}
+
+// handle runs the message's handler (and the forwarder beside it) under
+// the claim on key and records what to answer. On failure the claim is
+// released, so that a retry of the push runs the handler again.
+func (h *Handler) handle(ctx context.Context, m *Message, key string, release bool, ts string) ([]byte, error) {
+	forwarded := h.forward(ctx, m)
+	reply, err := h.dispatch(ctx, m, release)
+	var value []byte
+	if err == nil {
+		value, err = h.value(reply, m, ts)
+	}
+	forwarded()
+
+	keep := context.WithoutCancel(ctx)
+	if err != nil {
+		if ferr := h.store.PutSeen(keep, key, nil, h.now()); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("release message claim: %w", ferr))
+		}
+		return nil, err
+	}
+	if err := h.store.PutSeen(keep, key, value, h.now().Add(SeenTTL)); err != nil {
+		// The reply still goes out; only a retry would miss it.
+		h.log.WarnContext(ctx, "record message reply", "authorizer_appid", m.AppID, "err", err)
+	}
+	return value, nil
+}
+
+// dispatch runs the release check's case or the routed handler.
+func (h *Handler) dispatch(ctx context.Context, m *Message, release bool) (reply Reply, err error) {
+	if release {
+		if r, ok, err := h.releaseCase(ctx, m); ok {
+			return r, err
+		}
+	}
+	fn := h.router.Route(m)
+	if fn == nil {
+		return Reply{}, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("message handler panicked: %v", p)
+		}
+	}()
+	reply, err = fn(ctx, m)
+	if err != nil {
+		return reply, fmt.Errorf("message handler: %w", err)
+	}
+	return reply, nil
+}
+
+// value renders the reply as stored and answered, created at ts.
+func (h *Handler) value(r Reply, m *Message, ts string) ([]byte, error) {
+	switch {
+	case r.empty:
+		return []byte(seenEmpty), nil
+	case r.IsZero():
+		return []byte(seenSuccess), nil
+	}
+	doc, err := r.xml(m, ts)
+	if err != nil {
+		return nil, fmt.Errorf("%s reply: %w", r.msgType, err)
+	}
+	return doc, nil
+}
+
+// forward starts forwarding m, if a Forwarder is set, and returns a function
+// that waits for it to finish: in Lambda nothing may run after the answer.
+func (h *Handler) forward(ctx context.Context, m *Message) (wait func()) {
+	if h.forwarder == nil {
+		return func() {}
+	}
+	c := *m // the handler may change m meanwhile
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ForwardTimeout)
+		defer cancel()
+		if err := h.forwarder.Forward(ctx, &c); err != nil {
+			h.log.WarnContext(ctx, "forward message", "authorizer_appid", c.AppID, "msg_type", c.MsgType, "event", c.Event, "err", err)
+		}
+	}()
+	return func() { <-done }
+}
+
+// awaitFirst waits up to the retry wait for the first attempt at the
+// message under key to record its answer. It returns that answer; or
+// owner true when the first attempt gave the message up and this call
+// claimed it; or neither when the first attempt is still running.
+func (h *Handler) awaitFirst(ctx context.Context, key string) (value []byte, owner bool, err error) {
+	deadline := time.Now().Add(h.retryWait)
+	for backoff := 20 * time.Millisecond; ; backoff = min(2*backoff, 250*time.Millisecond) {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, false, nil
+		}
+		t := time.NewTimer(min(backoff, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, fmt.Errorf("wait for the first attempt: %w", ctx.Err())
+		case <-t.C:
+		}
+		prior, err := h.store.PutSeenIfAbsent(ctx, key, nil, h.now().Add(SeenTTL))
+		switch {
+		case err == nil:
+			return nil, true, nil
+		case !errors.Is(err, store.ErrExists):
+			return nil, false, fmt.Errorf("read message claim: %w", err)
+		case len(prior) > 0:
+			return prior, false, nil
+		}
+	}
+}
+
+// answer writes value: a reply document encrypted and signed at timestamp
+// ts, or "success", or nothing.
+func (h *Handler) answer(w http.ResponseWriter, value []byte, q callback.Query, ts string) error {
+	switch string(value) {
+	case seenSuccess:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(value)
+		return nil
+	case seenEmpty:
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	if !bytes.HasPrefix(value, []byte("<")) {
+		return fmt.Errorf("stored answer %.16q is neither a reply nor a marker", value)
+	}
+	sealed, err := h.crypter.SealReply(value, ts, q.Nonce)
+	if err != nil {
+		// WeChat's nonces are digits; anything SealReply cannot carry back
+		// is replaced, which WeChat accepts since the reply names its own.
+		sealed, err = h.crypter.SealReply(value, ts, freshNonce())
+		if err != nil {
+			return fmt.Errorf("seal reply: %w", err)
+		}
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = w.Write(sealed)
+	return nil
+}
+
+func freshNonce() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

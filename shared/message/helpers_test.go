@@ -1,0 +1,187 @@
+package message_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/internal/pushtest"
+	"github.com/wxcomponent/wxcomponent/shared/message"
+	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+)
+
+// The component of WeChat's published WXBizMsgCrypt samples.
+var component = pushtest.Component{
+	AppID:          "wx5823bf96d3bd56c7",
+	Token:          "QDG6eK",
+	EncodingAESKey: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+}
+
+// The authorized account the tests push to, and two that are not.
+const (
+	accountAppID   = "wx0000000000000a11"
+	accountName    = "gh_00000000a11e"
+	revokedAppID   = "wx0000000000000b22"
+	unknownAppID   = "wx0000000000000c33"
+	follower       = "oUser0000000000000000000001"
+	pushTimestamp  = "1409659813"
+	pushNonce      = "1372623149"
+	testCreateTime = 1409659813
+)
+
+var testNow = time.Unix(1409659820, 0)
+
+func newCrypter(tb testing.TB) *wxcrypto.Crypter {
+	tb.Helper()
+	c, err := wxcrypto.New(component.Token, component.EncodingAESKey, component.AppID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// memStore keeps authorizers and seen records in memory. The methods the
+// message handler does not use are left to the embedded nil Store, so a
+// call to one fails the test loudly.
+type memStore struct {
+	store.Store
+	now func() time.Time
+
+	mu          sync.Mutex
+	authorizers map[string]store.Authorizer
+	seen        map[string]seenRecord
+}
+
+type seenRecord struct {
+	value   []byte
+	expires time.Time
+}
+
+func newMemStore(now func() time.Time) *memStore {
+	s := &memStore{now: now, authorizers: make(map[string]store.Authorizer), seen: make(map[string]seenRecord)}
+	for appID, status := range map[string]store.Status{accountAppID: store.StatusActive, revokedAppID: store.StatusRevoked} {
+		s.authorizers[appID] = store.Authorizer{AppID: appID, RefreshToken: "refresh", Status: status, Version: 1}
+	}
+	return s
+}
+
+func (s *memStore) GetAuthorizer(_ context.Context, appID string) (store.Authorizer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.authorizers[appID]
+	if !ok {
+		return a, store.ErrNotFound
+	}
+	return a, nil
+}
+
+func (s *memStore) PutSeenIfAbsent(_ context.Context, key string, value []byte, expiresAt time.Time) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.seen[key]; ok && r.expires.After(s.now()) {
+		return bytes.Clone(r.value), store.ErrExists
+	}
+	s.seen[key] = seenRecord{bytes.Clone(value), expiresAt}
+	return nil, nil
+}
+
+func (s *memStore) PutSeen(_ context.Context, key string, value []byte, expiresAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen[key] = seenRecord{bytes.Clone(value), expiresAt}
+	return nil
+}
+
+// liveSeen counts the live seen records.
+func (s *memStore) liveSeen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.seen {
+		if r.expires.After(s.now()) {
+			n++
+		}
+	}
+	return n
+}
+
+// counter counts handler runs.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) runs() int64 { return c.n.Load() }
+
+// replying returns a handler that counts its runs and replies r.
+func (c *counter) replying(r message.Reply) message.HandlerFunc {
+	return func(context.Context, *message.Message) (message.Reply, error) {
+		c.n.Add(1)
+		return r, nil
+	}
+}
+
+// serve is a handler mounted as the platform mounts it.
+func serve(h http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("POST /wechat/{appid}/callback", h)
+	return mux
+}
+
+// textXML is a user's text message to the test account.
+func textXML(msgID int64, content string) []byte {
+	return wxmsg.Build(
+		wxmsg.Text("ToUserName", accountName),
+		wxmsg.Text("FromUserName", follower),
+		wxmsg.Int("CreateTime", testCreateTime),
+		wxmsg.Text("MsgType", "text"),
+		wxmsg.Text("Content", content),
+		wxmsg.Int("MsgId", msgID),
+	)
+}
+
+// eventXML is an event from the follower to the account named to.
+func eventXML(to, event string) []byte {
+	return wxmsg.Build(
+		wxmsg.Text("ToUserName", to),
+		wxmsg.Text("FromUserName", follower),
+		wxmsg.Int("CreateTime", testCreateTime),
+		wxmsg.Text("MsgType", "event"),
+		wxmsg.Text("Event", event),
+	)
+}
+
+// seal encrypts and signs plaintext as WeChat pushes it to the account
+// named to (with pushtest, not with the code under test).
+func seal(tb testing.TB, plaintext []byte, to string) pushtest.Push {
+	tb.Helper()
+	return pushtest.Seal(tb, component, plaintext, "ToUserName", to, pushTimestamp, pushNonce)
+}
+
+// post sends p to appID's message URL and returns the response.
+func post(h http.Handler, appID string, p pushtest.Push) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, p.Request("/wechat/"+appID+"/callback"))
+	return rec
+}
+
+// openReply decrypts an encrypted passive reply and parses it.
+func openReply(tb testing.TB, c *wxcrypto.Crypter, body []byte) wxmsg.Fields {
+	tb.Helper()
+	plain, err := c.OpenReply(body)
+	if err != nil {
+		tb.Fatalf("open reply %q: %v", body, err)
+	}
+	f, err := wxmsg.Parse(plain)
+	if err != nil {
+		tb.Fatalf("parse reply %q: %v", plain, err)
+	}
+	return f
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
