@@ -7,4 +7,4 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
-func main() { platform.StartHTTPFunction(routes.Authorize) }
+func main() { platform.StartHTTPFunction(routes.Authorize, (*platform.Platform).AuthorizeHandler) }

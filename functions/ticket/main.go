@@ -7,4 +7,4 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
-func main() { platform.StartHTTPFunction(routes.Ticket) }
+func main() { platform.StartHTTPFunction(routes.Ticket, (*platform.Platform).TicketHandler) }

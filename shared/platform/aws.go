@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
-	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 )
 
@@ -36,6 +35,6 @@ func FromAWS(ctx context.Context) (*Platform, error) {
 		return nil, err
 	}
 	p.Stage = os.Getenv("STAGE")
-	p.Forwarder = eventbus.FromEnv(awsCfg, os.Getenv)
+	p.AWS = awsCfg
 	return p, nil
 }

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -10,11 +11,12 @@ import (
 )
 
 // StartHTTPFunction runs an API Gateway (HTTP API, payload 2.0) Lambda
-// function serving the routes of function, and never returns. A cold start
-// that cannot build the platform exits, so Lambda reports the init error.
-func StartHTTPFunction(function string) {
+// function serving the handler that newHandler builds on the routes of
+// function, and never returns. A cold start that cannot build the platform
+// exits, so Lambda reports the init error.
+func StartHTTPFunction(function string, newHandler func(*Platform) http.Handler) {
 	p := coldStart(function)
-	lambda.Start(httpadapter.NewV2(p.Handler(function)).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(Mount(function, newHandler(p))).ProxyWithContext)
 }
 
 func coldStart(function string) *Platform {

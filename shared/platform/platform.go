@@ -6,6 +6,7 @@ package platform
 
 import (
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"log/slog"
 	"net/http"
 	"os"
@@ -40,7 +41,9 @@ type Platform struct {
 	// bus in AWS).
 	Forwarder message.Forwarder
 	Log       *slog.Logger
-	Now       func() time.Time
+	// AWS is the AWS SDK configuration in Lambda; zero elsewhere.
+	AWS aws.Config
+	Now func() time.Time
 	// Stage names the deployment (dev, prod) in metrics; empty locally.
 	Stage string
 }
@@ -112,55 +115,86 @@ func NewLogger(w *os.File) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// Handler returns the HTTP handler of one function (see package routes):
-// a mux serving exactly that function's routes.
-func (p *Platform) Handler(function string) http.Handler {
-	mux := http.NewServeMux()
-	for _, r := range routes.For(function) {
-		mux.Handle(r.Pattern(), p.route(r))
-	}
-	return mux
+// TicketHandler is the ticket function's handler: WeChat's
+// authorization-event pushes.
+func (p *Platform) TicketHandler() http.Handler {
+	return ticket.NewHandler(p.Crypter, p.Store, p.Accounts, p.Now, p.Log)
 }
 
-func (p *Platform) route(r routes.Route) http.Handler {
-	switch r.Function {
+// AuthorizeHandler is the authorize function's handler: the start page and
+// WeChat's redirect back.
+func (p *Platform) AuthorizeHandler() http.Handler {
+	return authorize.NewHandler(authorize.Options{
+		Tokens:         p.Tokens,
+		WeChat:         p.WeChat,
+		Accounts:       p.Accounts,
+		ComponentAppID: p.Config.ComponentAppID,
+		MPBase:         p.Config.MPBase,
+		PublicURL:      p.Config.PublicURL,
+		StateSecret:    p.Config.StateSecret,
+		SuccessURL:     p.Config.AuthSuccessURL,
+		Now:            p.Now,
+		Logger:         p.Log,
+	})
+}
+
+// MessageHandler is the message function's handler: every account's
+// messages and events, routed through p.Messages.
+func (p *Platform) MessageHandler() http.Handler {
+	return message.NewHandler(message.Options{
+		Crypter:   p.Crypter,
+		Store:     p.Store,
+		Router:    p.Messages,
+		Accounts:  p.Accounts,
+		WeChat:    p.WeChat,
+		Forwarder: p.Forwarder,
+		Now:       p.Now,
+		Log:       p.Log,
+	})
+}
+
+// Handler returns the handler of one HTTP function mounted on its routes.
+// A Lambda function's main names its own constructor instead (see
+// StartHTTPFunction), so that its binary links only its own handler.
+func (p *Platform) Handler(function string) http.Handler {
+	return Mount(function, p.handler(function))
+}
+
+func (p *Platform) handler(function string) http.Handler {
+	q := *p
+	q.Log = p.Log.With("function", function)
+	switch function {
 	case routes.Ticket:
-		return ticket.NewHandler(p.Crypter, p.Store, p.Accounts, p.Now, p.Log.With("function", routes.Ticket))
+		return q.TicketHandler()
 	case routes.Authorize:
-		return authorize.NewHandler(authorize.Options{
-			Tokens:         p.Tokens,
-			WeChat:         p.WeChat,
-			Accounts:       p.Accounts,
-			ComponentAppID: p.Config.ComponentAppID,
-			MPBase:         p.Config.MPBase,
-			PublicURL:      p.Config.PublicURL,
-			StateSecret:    p.Config.StateSecret,
-			SuccessURL:     p.Config.AuthSuccessURL,
-			Now:            p.Now,
-			Logger:         p.Log.With("function", routes.Authorize),
-		})
+		return q.AuthorizeHandler()
 	case routes.Message:
-		return message.NewHandler(message.Options{
-			Crypter:   p.Crypter,
-			Store:     p.Store,
-			Router:    p.Messages,
-			Accounts:  p.Accounts,
-			WeChat:    p.WeChat,
-			Forwarder: p.Forwarder,
-			Now:       p.Now,
-			Log:       p.Log.With("function", routes.Message),
-		})
-	default:
-		panic("platform: no handler for function " + r.Function)
+		return q.MessageHandler()
 	}
+	panic("platform: no HTTP function " + function)
+}
+
+// Mount serves h on the routes of function (see package routes).
+func Mount(function string, h http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, r := range routes.For(function) {
+		mux.Handle(r.Pattern(), h)
+	}
+	return mux
 }
 
 // Mux returns one handler serving every function's routes, as the local dev
 // server does.
 func (p *Platform) Mux() *http.ServeMux {
 	mux := http.NewServeMux()
+	handlers := map[string]http.Handler{}
 	for _, r := range routes.All {
-		mux.Handle(r.Pattern(), p.route(r))
+		h, ok := handlers[r.Function]
+		if !ok {
+			h = p.handler(r.Function)
+			handlers[r.Function] = h
+		}
+		mux.Handle(r.Pattern(), h)
 	}
 	return mux
 }
