@@ -176,6 +176,11 @@ func (s *Source) InvalidateComponent(ctx context.Context, token string) {
 // already refreshed it). An empty stale refreshes only a missing or expiring
 // token.
 func (s *Source) RefreshComponent(ctx context.Context, stale string) (tok store.ComponentToken, err error) {
+	// Most calls find the token fresh: answer those without the lease's two
+	// writes, and check again under the lease before calling WeChat.
+	if tok, fresh, err := s.freshComponent(ctx, stale); err != nil || fresh {
+		return tok, err
+	}
 	err = s.leased(ctx, "component-token#"+s.appID, true, func() error {
 		tok, err = s.refreshComponent(ctx, stale)
 		return err
@@ -183,14 +188,27 @@ func (s *Source) RefreshComponent(ctx context.Context, stale string) (tok store.
 	return tok, err
 }
 
-func (s *Source) refreshComponent(ctx context.Context, stale string) (store.ComponentToken, error) {
+// freshComponent reads the stored component token and reports whether it
+// is fresh: not stale, and outside the refresh window.
+func (s *Source) freshComponent(ctx context.Context, stale string) (store.ComponentToken, bool, error) {
 	cur, err := s.store.GetComponentToken(ctx, s.appID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return cur, fmt.Errorf("read component token: %w", err)
+	if errors.Is(err, store.ErrNotFound) {
+		return cur, false, nil
 	}
-	if err == nil && cur.AccessToken != stale && s.now().Before(cur.ExpiresAt.Add(-ComponentRefreshBefore)) {
+	if err != nil {
+		return cur, false, fmt.Errorf("read component token: %w", err)
+	}
+	if cur.AccessToken != stale && s.now().Before(cur.ExpiresAt.Add(-ComponentRefreshBefore)) {
 		s.cacheComponent(cur)
-		return cur, nil
+		return cur, true, nil
+	}
+	return cur, false, nil
+}
+
+func (s *Source) refreshComponent(ctx context.Context, stale string) (store.ComponentToken, error) {
+	cur, fresh, err := s.freshComponent(ctx, stale)
+	if err != nil || fresh {
+		return cur, err
 	}
 	ticket, err := s.store.GetTicket(ctx, s.appID)
 	if errors.Is(err, store.ErrNotFound) {

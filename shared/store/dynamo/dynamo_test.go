@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wxcomponent/wxcomponent/shared/internal/motoserver"
+	"github.com/wxcomponent/wxcomponent/shared/motoserver"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 	"github.com/wxcomponent/wxcomponent/shared/store/storetest"

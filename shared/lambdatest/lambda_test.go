@@ -26,6 +26,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/wxcomponent/wxcomponent/cmd/wxevents/samples"
+	"github.com/wxcomponent/wxcomponent/shared/motoserver"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
@@ -50,7 +51,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// repoRoot is the repository root: this package is internal/lambdatest.
+// repoRoot is the repository root: this package is shared/lambdatest.
 func repoRoot(tb testing.TB) string {
 	tb.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -138,7 +139,7 @@ const (
 func setUp(tb testing.TB) *stack {
 	tb.Helper()
 	ctx := tb.Context()
-	endpoint := startMoto(tb)
+	endpoint := motoserver.Start(tb)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		tb.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
-// repoRoot returns the repository root: this package is internal/templatetest.
+// repoRoot returns the repository root: this package is shared/templatetest.
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
