@@ -47,8 +47,10 @@ build-RefreshFunction:
 
 # Everything runs on loopback: moto_server and headless Chromium are started
 # by the tests themselves; cfn-lint runs offline.
+# Tests keep what they want a person to look at (the authorization pages'
+# screenshots) under build/test-output/_artifacts.
 test: check-tools fmt-check vet
-	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -race -count=1 -timeout 12m -artifacts -outputdir $(CURDIR)/build/test-output ./...
 
 lint: fmt-check vet
 	cfn-lint template.yaml

@@ -128,7 +128,7 @@ type Handler struct {
 	successURL *url.URL
 	now        func() time.Time
 	log        *slog.Logger
-	pages      *pages
+	csp        string // the pages' Content-Security-Policy
 	// misconfigured is set when Options cannot work; every request then gets
 	// an error page rather than a link that fails later at WeChat.
 	misconfigured error
@@ -154,7 +154,7 @@ func NewHandler(opts Options) *Handler {
 		states:     newStateCodec(opts.StateSecret),
 		now:        opts.Now,
 		log:        opts.Logger,
-		pages:      parsePages(),
+		csp:        contentSecurityPolicy(styleSheet),
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -383,13 +383,13 @@ func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) outcome {
 		pick,
 	}
 	v := startView{
-		PCURL:       h.mpBase + pcPath + "?" + encode(common...),
-		MobileURL:   h.mobileBase + mobilePath + "?" + encode(append([]param{{"action", "bindcomponent"}, {"no_scan", "1"}}, common...)...) + "#wechat_redirect",
-		MobileFirst: onPhone(r.UserAgent()),
-		Minutes:     minutes(code.ExpiresIn),
-		BizAppID:    opts.bizAppID,
-		Kind:        kindOfAuthType(opts.authType),
-		Customer:    opts.customer,
+		pcURL:       h.mpBase + pcPath + "?" + encode(common...),
+		mobileURL:   h.mobileBase + mobilePath + "?" + encode(append([]param{{"action", "bindcomponent"}, {"no_scan", "1"}}, common...)...) + "#wechat_redirect",
+		mobileFirst: onPhone(r.UserAgent()),
+		minutes:     minutes(code.ExpiresIn),
+		bizAppID:    opts.bizAppID,
+		kind:        kindOfAuthType(opts.authType),
+		customer:    opts.customer,
 	}
 	// Content depends on the User-Agent; never cached anyway, as a
 	// pre_auth_code works once.
@@ -397,7 +397,7 @@ func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) outcome {
 	// WeChat's PC page checks that the click came from the platform's
 	// registered domain by the Referer, so it must not be suppressed; the
 	// origin is enough, and keeps the customer parameter out of WeChat's logs.
-	h.render(w, http.StatusOK, "strict-origin-when-cross-origin", view{Title: "授权公众号或小程序 · Authorize your WeChat account", Start: &v})
+	h.render(w, http.StatusOK, "strict-origin-when-cross-origin", v)
 	return outcome{status: http.StatusOK, customer: opts.customer}
 }
 
@@ -537,7 +537,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) outcome 
 		out.status = http.StatusFound
 		return out
 	}
-	h.render(w, http.StatusOK, "no-referrer", view{Title: "授权成功 · Authorization complete", Success: newSuccessView(res, st.Customer)})
+	h.render(w, http.StatusOK, "no-referrer", newSuccessView(res, st.Customer))
 	return out
 }
 
@@ -583,22 +583,22 @@ func classify(err error) failure {
 // problem serves an error page for f and returns what to log.
 func (h *Handler) problem(w http.ResponseWriter, r *http.Request, f failure) outcome {
 	ref := newRef()
-	v := problemView{Status: f.status, Ref: ref, problemText: problemTexts[f.what]}
+	v := problemView{problemText: problemTexts[f.what], status: f.status, ref: ref}
 	if base, err := h.baseURL(r); err == nil && f.what.offersRetry() {
 		var opts linkOptions
 		if f.opts != nil {
 			opts = *f.opts
 		}
-		v.RetryURL = base + StartPath + opts.query()
+		v.retryURL = base + StartPath + opts.query()
 	}
 	if f.what == inProgress {
-		v.ReloadURL = r.URL.RequestURI()
+		v.reloadURL = r.URL.RequestURI()
 	}
 	switch f.status {
 	case http.StatusServiceUnavailable, http.StatusConflict:
 		w.Header().Set("Retry-After", "10")
 	}
-	h.render(w, f.status, "no-referrer", view{Title: v.TitleZh + " · " + v.TitleEn, Problem: &v})
+	h.render(w, f.status, "no-referrer", v)
 	return outcome{status: f.status, ref: ref, err: f.err}
 }
 

@@ -784,11 +784,14 @@ func (e *env) mustAuthorizer(t *testing.T, appID string) store.Authorizer {
 	return a
 }
 
-// fakeAccounts answers Authorize with a fixed error.
-type fakeAccounts struct{ err error }
+// fakeAccounts answers Authorize with a fixed result or error.
+type fakeAccounts struct {
+	res accounts.Result
+	err error
+}
 
 func (f fakeAccounts) Authorize(context.Context, string, string) (accounts.Result, error) {
-	return accounts.Result{}, f.err
+	return f.res, f.err
 }
 
 func TestCallbackErrorPages(t *testing.T) {
@@ -806,7 +809,7 @@ func TestCallbackErrorPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, setup{configure: func(o *Options) { o.Accounts = fakeAccounts{tt.err} }})
+			e := newEnv(t, setup{configure: func(o *Options) { o.Accounts = fakeAccounts{err: tt.err} }})
 			target := callbackURL(e.state(t, "cust-7"), "code-x")
 			w := e.get(target)
 			if w.Code != tt.wantStatus {
