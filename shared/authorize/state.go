@@ -131,3 +131,17 @@ func (c stateCodec) verify(raw string, now time.Time) (state, error) {
 	}
 	return st, nil
 }
+
+// SignState returns the state a start page issued at the given time puts
+// into its redirect_uri for customer, with WeChat's default auth_type (3)
+// and the given nonce. Tools that build callbacks without a start page (the
+// sample events of cmd/wxevents) use it.
+func SignState(secret, customer string, issued time.Time, nonce string) (string, error) {
+	return newStateCodec(secret).sign(state{
+		Customer:  customer,
+		AuthType:  3,
+		IssuedAt:  issued.Unix(),
+		ExpiresAt: issued.Add(StateTTL).Unix(),
+		Nonce:     nonce,
+	})
+}

@@ -160,7 +160,8 @@ func Events(start time.Time) ([]Event, error) {
 	).want(success)
 	b.page("authorize-start", at(2), authorize.StartPath, url.Values{"customer": {Customer}}.Encode(), "").
 		want(Want{Status: 200, Contains: []string{"componentloginpage", "component_appid=" + ComponentAppID}})
-	state, err := signState(StateSecret, Customer, at(2), b.bytes("state nonce"))
+	nonce := b.bytes("state nonce")
+	state, err := authorize.SignState(StateSecret, Customer, at(2), base64.RawURLEncoding.EncodeToString(nonce[:16]))
 	if err != nil {
 		return nil, err
 	}
