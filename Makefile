@@ -51,6 +51,7 @@ build-RefreshFunction:
 # Tests keep what they want a person to look at (the authorization pages'
 # screenshots) under build/test-output/_artifacts.
 test: check-tools fmt-check vet sizes
+	mkdir -p build/test-output
 	$(GO) test -race -count=1 -timeout 12m -artifacts -outputdir $(CURDIR)/build/test-output ./...
 
 lint: fmt-check vet
