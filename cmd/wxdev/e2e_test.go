@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"html"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -11,24 +10,11 @@ import (
 
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 // The flows a platform goes through, end to end on the dev server: the same
 // handlers as in AWS, the embedded store and the simulator.
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
-}
 
 var pcLink = regexp.MustCompile(`href="([^"]*componentloginpage[^"]*)"`)
 
@@ -48,7 +34,7 @@ func TestAuthorizationByLinkRecordsCustomer(t *testing.T) {
 	ctx := context.Background()
 	account := firstAccount(t, d.sim, wechatsim.OfficialAccount)
 
-	status, page := get(t, u.Platform+"/wechat/authorize?customer=merchant-7")
+	status, page := simtest.Get(t, http.DefaultClient, u.Platform+"/wechat/authorize?customer=merchant-7")
 	if status != http.StatusOK {
 		t.Fatalf("start page: %d\n%s", status, page)
 	}
@@ -60,7 +46,7 @@ func TestAuthorizationByLinkRecordsCustomer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("confirm on the simulator: %v", err)
 	}
-	status, page = get(t, redirect.String())
+	status, page = simtest.Get(t, http.DefaultClient, redirect.String())
 	if status != http.StatusOK || !strings.Contains(page, account.NickName) {
 		t.Fatalf("callback: %d, want 200 with %q\n%s", status, account.NickName, page)
 	}
@@ -137,7 +123,7 @@ func TestReleaseCheckPassesFromTheHomePage(t *testing.T) {
 	if len(s.ReleaseCheck.Cases) < 4 || !s.ReleaseCheck.Passed {
 		t.Fatalf("release check = %+v, want every case to pass", s.ReleaseCheck)
 	}
-	_, page := get(t, u.Platform+"/")
+	_, page := simtest.Get(t, http.DefaultClient, u.Platform+"/")
 	if !strings.Contains(page, `Release check <span class="ok">passed</span>`) {
 		t.Errorf("home page does not show the passed release check")
 	}

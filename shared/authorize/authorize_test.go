@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,6 +26,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 const componentAppID = "wxcomponent0000001"
@@ -186,11 +186,7 @@ func newEnv(t *testing.T, s setup) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, wx: newFakeWeChat()}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "wx.db"), sqlite.Options{Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := simtest.OpenStore(t, e.clock.Now)
 	e.store = st
 	if !s.noTicket {
 		now := e.clock.Now()

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 // The component the tests register with the simulator. Test values only.
@@ -79,10 +79,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "wx.db"), sqlite.Options{Now: s.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := simtest.OpenStore(t, s.clock.Now)
 	s.store = st
 	p, err := platform.New(platform.Options{Config: cfg, Store: st, Log: log, Now: s.clock.Now})
 	if err != nil {
@@ -149,21 +146,6 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 
 // client is a browser without cookies that does not follow redirects.
 var client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// get fetches a URL and returns the status and body.
-func get(t *testing.T, target string) (int, string) {
-	t.Helper()
-	resp, err := client.Get(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
-}
 
 // authorizers is every authorizer the store holds.
 func (s *stack) authorizers(t *testing.T) []store.Authorizer {

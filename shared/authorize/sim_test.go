@@ -14,6 +14,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 // The simulator's default accounts the tests authorize.
@@ -153,7 +154,7 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, stackOptions{noPush: tt.noPush})
-			status, body := get(t, s.platformURL+authorize.StartPath+tt.query)
+			status, body := simtest.Get(t, client, s.platformURL+authorize.StartPath+tt.query)
 			if status != http.StatusOK {
 				t.Fatalf("start page: status %d\n%s", status, body)
 			}
@@ -168,7 +169,7 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			if tt.spoil != nil && tt.noPush {
 				tt.spoil(t, s, auth.Code)
 			}
-			status, body = get(t, redirect.String())
+			status, body = simtest.Get(t, client, redirect.String())
 			if status != tt.wantStatus {
 				t.Errorf("callback: status %d, want %d\n%s", status, tt.wantStatus, body)
 			}
@@ -191,7 +192,7 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			}
 			tt.recover(s)
 			s.clock.Advance(time.Second)
-			if status, body := get(t, redirect.String()); status != http.StatusOK {
+			if status, body := simtest.Get(t, client, redirect.String()); status != http.StatusOK {
 				t.Errorf("same redirect after WeChat recovered: status %d\n%s", status, body)
 			}
 			s.checkStored(t, tt.account, "cust-42")

@@ -32,6 +32,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 // The bootstraps are built once per test binary, into a directory TestMain
@@ -228,8 +229,8 @@ type function struct {
 	name    string
 	rt      *Runtime
 	cmd     *exec.Cmd
-	out     syncBuffer // stdout and stderr, as CloudWatch Logs gets them
-	started time.Time  // just before the process started
+	out     simtest.SyncBuffer // stdout and stderr, as CloudWatch Logs gets them
+	started time.Time          // just before the process started
 	exited  chan struct{}
 	waitErr error
 }
@@ -450,23 +451,4 @@ func BenchmarkColdStart(b *testing.B) {
 			b.ReportMetric(float64(info.Size())/(1<<20), "MiB")
 		})
 	}
-}
-
-// syncBuffer collects a process's output, written from two pipes' copying
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -9,8 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,18 +16,13 @@ import (
 
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
-const (
-	componentAppID  = "wx0c0ffee000000001"
-	componentSecret = "component-secret"
-	// The public WXBizMsgCrypt sample key; no pushes are decrypted here.
-	encodingAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-)
+const componentAppID = simtest.ComponentAppID
 
 // env is WeChat (the simulator on a simulated clock) and the embedded store
 // that refresh runs, readers and on-demand refreshes share.
@@ -51,22 +44,7 @@ type envOptions struct {
 
 func newEnv(tb testing.TB, opts envOptions) *env {
 	tb.Helper()
-	ctx := context.Background()
-	clock := wechatsim.NewClock(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
-	sim := wechatsim.New(wechatsim.Options{Clock: clock, NoDefaultAccounts: true})
-	tb.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim.Handler())
-	tb.Cleanup(srv.Close)
-	if err := sim.AddComponent(wechatsim.Component{
-		AppID: componentAppID, AppSecret: componentSecret, Token: "token", EncodingAESKey: encodingAESKey,
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "wx.db"), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	se := simtest.Start(tb)
 	// As many idle connections as calls in flight: the default of 2 would
 	// open and close a connection for most calls.
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
@@ -76,9 +54,9 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 		// which WeChat would count.
 		opts.timeout = 30 * time.Second
 	}
-	e := &env{tb: tb, ctx: ctx, clock: clock, sim: sim, store: &countingStore{Store: st}, users: map[string]string{}}
+	e := &env{tb: tb, ctx: context.Background(), clock: se.Clock, sim: se.Sim, store: &countingStore{Store: se.Store}, users: map[string]string{}}
 	e.wx = wechat.New(wechat.Options{
-		BaseURL: srv.URL, HTTPClient: hc, ComponentAppID: componentAppID, ComponentAppSecret: componentSecret,
+		BaseURL: se.URL, HTTPClient: hc, ComponentAppID: componentAppID, ComponentAppSecret: simtest.ComponentSecret,
 		Backoff: time.Millisecond, Timeout: opts.timeout, Logger: slog.New(&e.retries),
 	})
 	return e
@@ -179,15 +157,9 @@ const notDue = 365 * 24 * time.Hour
 // them is that a run does not read them.
 func (e *env) seed(n, due int) []string {
 	e.tb.Helper()
-	accts, err := e.sim.AddAccounts(n, wechatsim.OfficialAccount)
-	if err != nil {
-		e.tb.Fatal(err)
-	}
+	accts := simtest.GrantAccounts(e.ctx, e.tb, e.sim, n)
 	ids := make([]string, len(accts))
 	for i, a := range accts {
-		if _, err := e.sim.Grant(e.ctx, componentAppID, a.AppID); err != nil {
-			e.tb.Fatal(err)
-		}
 		ids[i] = a.AppID
 		e.users[a.AppID] = a.Users[0]
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,8 +19,8 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 // metric is one CloudWatch metric an alarm watches.
@@ -206,12 +205,8 @@ func refreshEMF(t *testing.T) []byte {
 	}
 	wx := httptest.NewServer(samples.StandIn(sim))
 	t.Cleanup(wx.Close)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "wx.db"), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	err = st.PutTicket(ctx, store.Ticket{
+	st := simtest.OpenStore(t, clock.Now)
+	err := st.PutTicket(ctx, store.Ticket{
 		ComponentAppID: samples.ComponentAppID, Ticket: samples.Ticket,
 		CreateTime: clock.Now().Add(-3 * time.Minute), ReceivedAt: clock.Now(),
 	})

@@ -5,24 +5,17 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
-const (
-	componentAppID  = "wx0c0ffee000000001"
-	componentSecret = "component-secret"
-	// The public WXBizMsgCrypt sample key; no pushes are decrypted here.
-	encodingAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-)
+const componentAppID = simtest.ComponentAppID
 
 // env is WeChat (the simulator on a simulated clock), the embedded store
 // and a Source, as one Lambda of the platform sees them.
@@ -39,26 +32,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := t.Context()
-	clock := wechatsim.NewClock(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
-	sim := wechatsim.New(wechatsim.Options{Clock: clock, NoDefaultAccounts: true})
-	t.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	if err := sim.AddComponent(wechatsim.Component{
-		AppID: componentAppID, AppSecret: componentSecret, Token: "token", EncodingAESKey: encodingAESKey,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "wx.db"), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	se := simtest.Start(t)
 	e := &env{
-		t: t, ctx: ctx, clock: clock, sim: sim, store: st, users: map[string]string{},
+		t: t, ctx: t.Context(), clock: se.Clock, sim: se.Sim, store: se.Store, users: map[string]string{},
 		wx: wechat.New(wechat.Options{
-			BaseURL: srv.URL, ComponentAppID: componentAppID, ComponentAppSecret: componentSecret,
+			BaseURL: se.URL, ComponentAppID: componentAppID, ComponentAppSecret: simtest.ComponentSecret,
 			Backoff: time.Millisecond, Logger: discard(),
 		}),
 	}
@@ -95,15 +73,8 @@ func (e *env) pushTicket() {
 // but without an access token, due at once.
 func (e *env) addAccounts(n int) []string {
 	e.t.Helper()
-	accts, err := e.sim.AddAccounts(n, wechatsim.OfficialAccount)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	var ids []string
-	for _, a := range accts {
-		if _, err := e.sim.Grant(e.ctx, componentAppID, a.AppID); err != nil {
-			e.t.Fatal(err)
-		}
+	for _, a := range simtest.GrantAccounts(e.ctx, e.t, e.sim, n) {
 		ids = append(ids, a.AppID)
 		e.users[a.AppID] = a.Users[0]
 	}

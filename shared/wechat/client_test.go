@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 	"log/slog"
 	"net"
 	"net/http"
@@ -248,7 +249,7 @@ func (h cancelOnRetry) Handle(ctx context.Context, r slog.Record) error {
 func TestCancelDuringBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	logs := &logBuffer{}
+	logs := &simtest.SyncBuffer{}
 	log := slog.New(cancelOnRetry{Handler: slog.NewTextHandler(logs, nil), cancel: cancel})
 	// An hour's backoff: the call returns only because the wait honours ctx.
 	c, f, _ := newFake(t, Options{Backoff: time.Hour, Logger: log}, jsonReply(busyReply))

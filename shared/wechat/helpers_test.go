@@ -3,6 +3,7 @@ package wechat
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -94,33 +95,15 @@ func hangUp(w http.ResponseWriter, _ *http.Request) {
 // block answers only when the client gives up.
 func block(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newFake starts a fake WeChat answering with replies and a client for it
 // that retries without noticeable waits. opts may set Retries, Backoff,
 // Timeout, HTTPClient and Logger.
-func newFake(t *testing.T, opts Options, replies ...http.HandlerFunc) (*Client, *fake, *logBuffer) {
+func newFake(t *testing.T, opts Options, replies ...http.HandlerFunc) (*Client, *fake, *simtest.SyncBuffer) {
 	t.Helper()
 	f := &fake{t: t, replies: replies}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	logs := &logBuffer{}
+	logs := &simtest.SyncBuffer{}
 	opts.BaseURL = srv.URL + "/"
 	opts.ComponentAppID = testAppID
 	opts.ComponentAppSecret = testSecret

@@ -355,11 +355,7 @@ func (s *Sim) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		u, e = s.userInfo(t, acct, q.Get("openid"), q.Get("lang"))
 	}
 	s.mu.RUnlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, u)
+	writeAnswer(w, u, e)
 }
 
 // maxBatchUsers is user/info/batchget's limit.
@@ -394,11 +390,7 @@ func (s *Sim) handleUserInfoBatch(w http.ResponseWriter, r *http.Request) {
 		list = append(list, info)
 	}
 	s.mu.RUnlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, struct {
+	writeAnswer(w, struct {
 		List []userInfoJSON `json:"user_info_list"`
-	}{list})
+	}{list}, e)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // maxRequest bounds an API request body.
@@ -116,45 +117,54 @@ func (s *Sim) checkComponentToken(r *http.Request, componentAppID string) (*comp
 	return s.components[componentAppID], nil
 }
 
-func (s *Sim) handleComponentToken(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		ComponentAppID string `json:"component_appid"`
-		AppSecret      string `json:"component_appsecret"`
-		VerifyTicket   string `json:"component_verify_ticket"`
+// serveAPI answers a call of a component API. It reads the JSON body into
+// req, counts the call and applies the faults set for it (for the account
+// authorizer names once the body is read; nil for none), answers a body
+// that is empty or no JSON with its errcode, and otherwise answers with what
+// do returns: the error document, or the value as JSON (nil: errcode 0).
+func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, api string, req any, authorizer func() string, do func(now time.Time) (any, *apiError)) {
+	perr := readJSON(r, req)
+	var acct string
+	if authorizer != nil {
+		acct = authorizer()
 	}
-	perr := readJSON(r, &req)
-	if s.intercept(w, r, APIComponentToken, "") {
+	if s.intercept(w, r, api, acct) {
 		return
 	}
 	if perr != nil {
 		writeError(w, perr)
 		return
 	}
-	now := s.now()
-	s.mu.Lock()
-	c, e := s.checkSecret(req.ComponentAppID, req.AppSecret)
-	if e == nil {
+	v, e := do(s.now())
+	writeAnswer(w, v, e)
+}
+
+func (s *Sim) handleComponentToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID string `json:"component_appid"`
+		AppSecret      string `json:"component_appsecret"`
+		VerifyTicket   string `json:"component_verify_ticket"`
+	}
+	s.serveAPI(w, r, APIComponentToken, &req, nil, func(now time.Time) (any, *apiError) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c, e := s.checkSecret(req.ComponentAppID, req.AppSecret)
+		if e != nil {
+			return nil, e
+		}
 		issued, ok := c.tickets[req.VerifyTicket]
 		switch {
 		case req.VerifyTicket == "" || !ok:
-			e = wxErr(codeTicketInvalid)
+			return nil, wxErr(codeTicketInvalid)
 		case !now.Before(issued.Add(TicketLifetime)):
-			e = wxErr(codeTicketExpired)
+			return nil, wxErr(codeTicketExpired)
 		}
-	}
-	var t *token
-	if e == nil {
-		t = s.issueToken(pair{component: c.AppID}, "", now)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, struct {
-		Token     string `json:"component_access_token"`
-		ExpiresIn int    `json:"expires_in"`
-	}{t.value, int(TokenLifetime.Seconds())})
+		t := s.issueToken(pair{component: c.AppID}, "", now)
+		return struct {
+			Token     string `json:"component_access_token"`
+			ExpiresIn int    `json:"expires_in"`
+		}{t.value, int(TokenLifetime.Seconds())}, nil
+	})
 }
 
 func (s *Sim) handleStartPushTicket(w http.ResponseWriter, r *http.Request) {
@@ -162,55 +172,36 @@ func (s *Sim) handleStartPushTicket(w http.ResponseWriter, r *http.Request) {
 		ComponentAppID string `json:"component_appid"`
 		Secret         string `json:"component_secret"`
 	}
-	perr := readJSON(r, &req)
-	if s.intercept(w, r, APIStartPushTicket, "") {
-		return
-	}
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	s.mu.RLock()
-	_, e := s.checkSecret(req.ComponentAppID, req.Secret)
-	s.mu.RUnlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	// The push happens before the answer, so a caller that then waits for
-	// the ticket finds it stored. Its outcome is in Events, not in the answer.
-	_ = s.PushTicket(context.WithoutCancel(r.Context()), req.ComponentAppID)
-	writeOK(w)
+	s.serveAPI(w, r, APIStartPushTicket, &req, nil, func(time.Time) (any, *apiError) {
+		s.mu.RLock()
+		_, e := s.checkSecret(req.ComponentAppID, req.Secret)
+		s.mu.RUnlock()
+		if e != nil {
+			return nil, e
+		}
+		// The push happens before the answer, so a caller that then waits for
+		// the ticket finds it stored. Its outcome is in Events, not in the answer.
+		_ = s.PushTicket(context.WithoutCancel(r.Context()), req.ComponentAppID)
+		return nil, nil
+	})
 }
 
 func (s *Sim) handleCreatePreAuthCode(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		ComponentAppID string `json:"component_appid"`
 	}
-	perr := readJSON(r, &req)
-	if s.intercept(w, r, APICreatePreAuthCode, "") {
-		return
-	}
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	now := s.now()
-	s.mu.Lock()
-	c, e := s.checkComponentToken(r, req.ComponentAppID)
-	var code string
-	if e == nil {
-		code = s.newPreAuthCode(c.AppID, now)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, struct {
-		PreAuthCode string `json:"pre_auth_code"`
-		ExpiresIn   int    `json:"expires_in"`
-	}{code, int(PreAuthCodeLifetime.Seconds())})
+	s.serveAPI(w, r, APICreatePreAuthCode, &req, nil, func(now time.Time) (any, *apiError) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c, e := s.checkComponentToken(r, req.ComponentAppID)
+		if e != nil {
+			return nil, e
+		}
+		return struct {
+			PreAuthCode string `json:"pre_auth_code"`
+			ExpiresIn   int    `json:"expires_in"`
+		}{s.newPreAuthCode(c.AppID, now), int(PreAuthCodeLifetime.Seconds())}, nil
+	})
 }
 
 // funcInfoJSON is one entry of func_info.
@@ -243,67 +234,53 @@ func funcInfoList(ids []int) []funcInfoJSON {
 	return out
 }
 
+// codeAuthorizer is the account an authorization code was issued for, if
+// any, for faults and counters.
+func (s *Sim) codeAuthorizer(code string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c, ok := s.authCodes[code]; ok {
+		return c.authorizer
+	}
+	return ""
+}
+
 func (s *Sim) handleQueryAuth(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		ComponentAppID string `json:"component_appid"`
 		Code           string `json:"authorization_code"`
 	}
-	perr := readJSON(r, &req)
-	s.mu.RLock()
-	var authorizer string
-	if c, ok := s.authCodes[req.Code]; ok {
-		authorizer = c.authorizer
-	}
-	s.mu.RUnlock()
-	if s.intercept(w, r, APIQueryAuth, authorizer) {
-		return
-	}
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	now := s.now()
-	s.mu.Lock()
-	_, e := s.checkComponentToken(r, req.ComponentAppID)
-	var (
-		t *token
-		g *grant
-	)
-	if e == nil {
+	authorizer := func() string { return s.codeAuthorizer(req.Code) }
+	s.serveAPI(w, r, APIQueryAuth, &req, authorizer, func(now time.Time) (any, *apiError) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, e := s.checkComponentToken(r, req.ComponentAppID); e != nil {
+			return nil, e
+		}
 		code, ok := s.authCodes[req.Code]
 		switch {
 		case !ok || code.component != req.ComponentAppID:
-			e = wxErr(codeCodeInvalid)
+			return nil, wxErr(codeCodeInvalid)
 		case code.used || !now.Before(code.expiresAt):
-			e = wxErr(codeCodeExpired)
-		default:
-			key := pair{req.ComponentAppID, code.authorizer}
-			if g, ok = s.grants[key]; !ok {
-				e = wxErr(codeNotAuthorized)
-				break
-			}
-			code.used = true
-			t = s.issueToken(key, req.Code, now)
+			return nil, wxErr(codeCodeExpired)
 		}
-	}
-	var info any
-	if e == nil {
-		info = struct {
+		key := pair{req.ComponentAppID, code.authorizer}
+		g, ok := s.grants[key]
+		if !ok {
+			return nil, wxErr(codeNotAuthorized)
+		}
+		code.used = true
+		t := s.issueToken(key, req.Code, now)
+		return struct {
+			Info any `json:"authorization_info"`
+		}{struct {
 			AuthorizerAppID string         `json:"authorizer_appid"`
 			AccessToken     string         `json:"authorizer_access_token"`
 			ExpiresIn       int            `json:"expires_in"`
 			RefreshToken    string         `json:"authorizer_refresh_token"`
 			FuncInfo        []funcInfoJSON `json:"func_info"`
-		}{t.owner.authorizer, t.value, int(TokenLifetime.Seconds()), g.refreshToken, funcInfoList(g.funcInfo)}
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, struct {
-		Info any `json:"authorization_info"`
-	}{info})
+		}{t.owner.authorizer, t.value, int(TokenLifetime.Seconds()), g.refreshToken, funcInfoList(g.funcInfo)}}, nil
+	})
 }
 
 func (s *Sim) handleAuthorizerToken(w http.ResponseWriter, r *http.Request) {
@@ -312,41 +289,24 @@ func (s *Sim) handleAuthorizerToken(w http.ResponseWriter, r *http.Request) {
 		AuthorizerAppID string `json:"authorizer_appid"`
 		RefreshToken    string `json:"authorizer_refresh_token"`
 	}
-	perr := readJSON(r, &req)
-	if s.intercept(w, r, APIAuthorizerToken, req.AuthorizerAppID) {
-		return
-	}
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	now := s.now()
-	s.mu.Lock()
-	_, e := s.checkComponentToken(r, req.ComponentAppID)
-	var (
-		t *token
-		g *grant
-	)
-	if e == nil {
-		g, e = s.grantOf(req.ComponentAppID, req.AuthorizerAppID)
-	}
-	if e == nil {
-		if req.RefreshToken != g.refreshToken {
-			e = wxErr(codeRefreshTokenReject)
-		} else {
-			t = s.issueToken(pair{req.ComponentAppID, req.AuthorizerAppID}, "", now)
+	authorizer := func() string { return req.AuthorizerAppID }
+	s.serveAPI(w, r, APIAuthorizerToken, &req, authorizer, func(now time.Time) (any, *apiError) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		g, e := s.checkGrant(r, req.ComponentAppID, req.AuthorizerAppID)
+		if e != nil {
+			return nil, e
 		}
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, struct {
-		AccessToken  string `json:"authorizer_access_token"`
-		ExpiresIn    int    `json:"expires_in"`
-		RefreshToken string `json:"authorizer_refresh_token"`
-	}{t.value, int(TokenLifetime.Seconds()), g.refreshToken})
+		if req.RefreshToken != g.refreshToken {
+			return nil, wxErr(codeRefreshTokenReject)
+		}
+		t := s.issueToken(pair{req.ComponentAppID, req.AuthorizerAppID}, "", now)
+		return struct {
+			AccessToken  string `json:"authorizer_access_token"`
+			ExpiresIn    int    `json:"expires_in"`
+			RefreshToken string `json:"authorizer_refresh_token"`
+		}{t.value, int(TokenLifetime.Seconds()), g.refreshToken}, nil
+	})
 }
 
 // grantOf returns an account's authorization of a component: 40013 for an
@@ -360,6 +320,15 @@ func (s *Sim) grantOf(componentAppID, authorizerAppID string) (*grant, *apiError
 		return nil, wxErr(codeNotAuthorized)
 	}
 	return g, nil
+}
+
+// checkGrant validates a request's component_access_token and returns the
+// account's authorization of the component. s.mu is held (read).
+func (s *Sim) checkGrant(r *http.Request, componentAppID, authorizerAppID string) (*grant, *apiError) {
+	if _, e := s.checkComponentToken(r, componentAppID); e != nil {
+		return nil, e
+	}
+	return s.grantOf(componentAppID, authorizerAppID)
 }
 
 // authorizerInfoJSON is authorizer_info of api_get_authorizer_info.
@@ -463,44 +432,26 @@ func (s *Sim) handleGetAuthorizerInfo(w http.ResponseWriter, r *http.Request) {
 		ComponentAppID  string `json:"component_appid"`
 		AuthorizerAppID string `json:"authorizer_appid"`
 	}
-	perr := readJSON(r, &req)
-	if s.intercept(w, r, APIGetAuthorizerInfo, req.AuthorizerAppID) {
-		return
-	}
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	s.mu.RLock()
-	_, e := s.checkComponentToken(r, req.ComponentAppID)
-	var (
-		g    *grant
-		acct Account
-	)
-	if e == nil {
-		g, e = s.grantOf(req.ComponentAppID, req.AuthorizerAppID)
-	}
-	var refresh string
-	var funcInfo []int
-	if e == nil {
-		acct = cloneAccount(s.accounts[req.AuthorizerAppID].Account)
-		refresh, funcInfo = g.refreshToken, slices.Clone(g.funcInfo)
-	}
-	s.mu.RUnlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, struct {
-		AuthorizerInfo    authorizerInfoJSON `json:"authorizer_info"`
-		AuthorizationInfo any                `json:"authorization_info"`
-	}{
-		authorizerInfo(acct, s.baseURL(r)),
-		struct {
-			AuthorizerAppID string         `json:"authorizer_appid"`
-			RefreshToken    string         `json:"authorizer_refresh_token"`
-			FuncInfo        []funcInfoJSON `json:"func_info"`
-		}{acct.AppID, refresh, funcInfoList(funcInfo)},
+	authorizer := func() string { return req.AuthorizerAppID }
+	s.serveAPI(w, r, APIGetAuthorizerInfo, &req, authorizer, func(time.Time) (any, *apiError) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		g, e := s.checkGrant(r, req.ComponentAppID, req.AuthorizerAppID)
+		if e != nil {
+			return nil, e
+		}
+		acct := s.accounts[req.AuthorizerAppID].Account
+		return struct {
+			AuthorizerInfo    authorizerInfoJSON `json:"authorizer_info"`
+			AuthorizationInfo any                `json:"authorization_info"`
+		}{
+			authorizerInfo(acct, s.baseURL(r)),
+			struct {
+				AuthorizerAppID string         `json:"authorizer_appid"`
+				RefreshToken    string         `json:"authorizer_refresh_token"`
+				FuncInfo        []funcInfoJSON `json:"func_info"`
+			}{acct.AppID, g.refreshToken, funcInfoList(g.funcInfo)},
+		}, nil
 	})
 }
 
@@ -510,45 +461,32 @@ func (s *Sim) handleGetAuthorizerList(w http.ResponseWriter, r *http.Request) {
 		Offset         int    `json:"offset"`
 		Count          int    `json:"count"`
 	}
-	perr := readJSON(r, &req)
-	if s.intercept(w, r, APIGetAuthorizerList, "") {
-		return
-	}
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
 	type item struct {
 		AuthorizerAppID string `json:"authorizer_appid"`
 		RefreshToken    string `json:"refresh_token"`
 		AuthTime        int64  `json:"auth_time"`
 	}
-	s.mu.RLock()
-	c, e := s.checkComponentToken(r, req.ComponentAppID)
-	if e == nil && (req.Count <= 0 || req.Count > MaxAuthorizerListPage || req.Offset < 0) {
-		e = wxErr(codeInvalidArgs)
-	}
-	var (
-		total int
-		list  []item
-	)
-	if e == nil {
-		total = len(c.authorizers)
+	s.serveAPI(w, r, APIGetAuthorizerList, &req, nil, func(time.Time) (any, *apiError) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		c, e := s.checkComponentToken(r, req.ComponentAppID)
+		if e != nil {
+			return nil, e
+		}
+		if req.Count <= 0 || req.Count > MaxAuthorizerListPage || req.Offset < 0 {
+			return nil, wxErr(codeInvalidArgs)
+		}
+		total := len(c.authorizers)
 		start := min(req.Offset, total)
 		end := min(start+req.Count, total)
-		list = make([]item, 0, end-start)
+		list := make([]item, 0, end-start)
 		for _, id := range c.authorizers[start:end] {
 			g := s.grants[pair{c.AppID, id}]
 			list = append(list, item{id, g.refreshToken, g.authTime.Unix()})
 		}
-	}
-	s.mu.RUnlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, struct {
-		TotalCount int    `json:"total_count"`
-		List       []item `json:"list"`
-	}{total, list})
+		return struct {
+			TotalCount int    `json:"total_count"`
+			List       []item `json:"list"`
+		}{total, list}, nil
+	})
 }

@@ -109,6 +109,27 @@ func decodeControl(r *http.Request, v any) error {
 	return nil
 }
 
+// readControl reads a control request into v and reports whether it could;
+// if not, it has answered 400.
+func readControl(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := decodeControl(r, v); err != nil {
+		controlError(w, http.StatusBadRequest, err)
+		return false
+	}
+	return true
+}
+
+// parseDuration parses a control request's duration field and reports
+// whether it could; if not, it has answered 400.
+func parseDuration(w http.ResponseWriter, field, value string) (time.Duration, bool) {
+	d, err := time.ParseDuration(value)
+	if err != nil {
+		controlError(w, http.StatusBadRequest, fmt.Errorf("%s: %w", field, err))
+		return 0, false
+	}
+	return d, true
+}
+
 // reply answers a control request with v as JSON, or for a console form
 // (with a redirect field) sends the browser back.
 func reply(w http.ResponseWriter, r *http.Request, redirect string, v any) {
@@ -131,8 +152,7 @@ type componentRequest struct {
 
 func (s *Sim) handlePushTicket(w http.ResponseWriter, r *http.Request) {
 	var req componentRequest
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
 	if err := s.PushTicket(r.Context(), req.ComponentAppID); err != nil && req.Redirect == "" {
@@ -162,26 +182,25 @@ func authorizationOut(a Authorization) authorizationJSON {
 }
 
 func (s *Sim) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	var req componentRequest
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
-		return
-	}
-	a, err := s.Authorize(r.Context(), req.ComponentAppID, req.PreAuthCode, req.AuthorizerAppID)
-	if err != nil {
-		controlError(w, errorStatus(err), err)
-		return
-	}
-	reply(w, r, req.Redirect, authorizationOut(a))
+	serveAuthorization(w, r, func(req componentRequest) (Authorization, error) {
+		return s.Authorize(r.Context(), req.ComponentAppID, req.PreAuthCode, req.AuthorizerAppID)
+	})
 }
 
 func (s *Sim) handleGrant(w http.ResponseWriter, r *http.Request) {
+	serveAuthorization(w, r, func(req componentRequest) (Authorization, error) {
+		return s.Grant(r.Context(), req.ComponentAppID, req.AuthorizerAppID)
+	})
+}
+
+// serveAuthorization answers a control request that authorizes an account
+// with the authorization do makes.
+func serveAuthorization(w http.ResponseWriter, r *http.Request, do func(componentRequest) (Authorization, error)) {
 	var req componentRequest
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
-	a, err := s.Grant(r.Context(), req.ComponentAppID, req.AuthorizerAppID)
+	a, err := do(req)
 	if err != nil {
 		controlError(w, errorStatus(err), err)
 		return
@@ -191,8 +210,7 @@ func (s *Sim) handleGrant(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	var req componentRequest
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
 	err := s.Revoke(r.Context(), req.ComponentAppID, req.AuthorizerAppID)
@@ -228,8 +246,7 @@ type replyJSON struct {
 
 func (s *Sim) handleMessage(w http.ResponseWriter, r *http.Request) {
 	var req messageRequest
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
 	msg := Message{
@@ -271,8 +288,7 @@ type faultRequest struct {
 
 func (s *Sim) handleFault(w http.ResponseWriter, r *http.Request) {
 	var req faultRequest
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
 	if req.API == "" {
@@ -281,9 +297,8 @@ func (s *Sim) handleFault(w http.ResponseWriter, r *http.Request) {
 	}
 	f := Fault{ErrCode: req.ErrCode, ErrMsg: req.ErrMsg, Status: req.Status, Hang: req.Hang, Times: req.Times, Authorizers: req.Authorizers}
 	if req.Latency != "" {
-		d, err := time.ParseDuration(req.Latency)
-		if err != nil {
-			controlError(w, http.StatusBadRequest, fmt.Errorf("latency: %w", err))
+		d, ok := parseDuration(w, "latency", req.Latency)
+		if !ok {
 			return
 		}
 		f.Latency = d
@@ -301,13 +316,11 @@ func (s *Sim) handleLatency(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Latency string `json:"latency"`
 	}
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
-	d, err := time.ParseDuration(req.Latency)
-	if err != nil {
-		controlError(w, http.StatusBadRequest, fmt.Errorf("latency: %w", err))
+	d, ok := parseDuration(w, "latency", req.Latency)
+	if !ok {
 		return
 	}
 	s.SetLatency(d)
@@ -347,13 +360,11 @@ func (s *Sim) handleAdvance(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Duration string `json:"duration"`
 	}
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
-	d, err := time.ParseDuration(req.Duration)
-	if err != nil {
-		controlError(w, http.StatusBadRequest, fmt.Errorf("duration: %w", err))
+	d, ok := parseDuration(w, "duration", req.Duration)
+	if !ok {
 		return
 	}
 	if err := s.Advance(d); err != nil {
@@ -365,8 +376,7 @@ func (s *Sim) handleAdvance(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) handleReleaseCheck(w http.ResponseWriter, r *http.Request) {
 	var req componentRequest
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
 	s.mu.RLock()
@@ -413,8 +423,7 @@ func (s *Sim) handleAccounts(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) handleAddAccount(w http.ResponseWriter, r *http.Request) {
 	var req accountJSON
-	if err := decodeControl(r, &req); err != nil {
-		controlError(w, http.StatusBadRequest, err)
+	if !readControl(w, r, &req) {
 		return
 	}
 	a := Account{

@@ -151,6 +151,19 @@ func writeOK(w http.ResponseWriter) {
 	}{0, "ok"})
 }
 
+// writeAnswer writes an API's error document if e is set, else v as JSON (nil:
+// errcode 0).
+func writeAnswer(w http.ResponseWriter, v any, e *apiError) {
+	switch {
+	case e != nil:
+		writeError(w, e)
+	case v == nil:
+		writeOK(w)
+	default:
+		writeJSON(w, v)
+	}
+}
+
 // newRID returns a request id shaped like WeChat's: 8-8-8 hex digits.
 func newRID() string {
 	var b [12]byte

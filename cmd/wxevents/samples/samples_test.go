@@ -7,10 +7,8 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,8 +20,8 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
 	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
 )
@@ -150,12 +148,8 @@ func TestFunctionsAcceptEvents(t *testing.T) {
 	wx := httptest.NewServer(samples.StandIn(sim))
 	t.Cleanup(wx.Close)
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "wx.db"), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	var logs syncBuffer
+	st := simtest.OpenStore(t, clock.Now)
+	var logs simtest.SyncBuffer
 	p, err := platform.New(platform.Options{
 		Config: samples.Config(wx.URL, wx.URL),
 		Store:  st,
@@ -241,25 +235,6 @@ func invoke(ctx context.Context, p *platform.Platform, e samples.Event) ([]byte,
 		return nil, err
 	}
 	return json.Marshal(resp)
-}
-
-// syncBuffer is a bytes.Buffer that handlers on several goroutines may
-// log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestFilesAreDeterministic(t *testing.T) {
