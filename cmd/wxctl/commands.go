@@ -27,8 +27,8 @@ import (
 // defaultDB is where the dev server keeps its embedded store.
 const defaultDB = "data/wxcomponent.db"
 
-// listPage is how many accounts are read from the store at a time.
-const listPage = 500
+// progressEvery is how many accounts recover checks between progress lines.
+const progressEvery = 500
 
 func (c *command) run(ctx context.Context, stdout, stderr io.Writer) error {
 	switch c.name {
@@ -191,7 +191,10 @@ func (c *command) status(ctx context.Context, st store.Store, stdout io.Writer) 
 	case !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("read component token: %w", err)
 	}
-	if err := eachAuthorizer(ctx, st, func(a store.Authorizer) { r.Accounts[string(a.Status)]++ }); err != nil {
+	if err := store.EachAuthorizer(ctx, st, func(a store.Authorizer) error {
+		r.Accounts[string(a.Status)]++
+		return nil
+	}); err != nil {
 		return err
 	}
 	due, err := st.DueAuthorizers(ctx, now.Add(365*24*time.Hour), 1)
@@ -239,8 +242,7 @@ type accountRow struct {
 
 func (c *command) accounts(ctx context.Context, st store.Store, stdout io.Writer) error {
 	rows := []accountRow{}
-	var readErr error
-	err := eachAuthorizer(ctx, st, func(a store.Authorizer) {
+	err := store.EachAuthorizer(ctx, st, func(a store.Authorizer) error {
 		row := accountRow{AppID: a.AppID, Status: string(a.Status), CustomerRef: a.CustomerRef, FuncInfo: a.FuncInfo}
 		if !a.ExpiresAt.IsZero() {
 			row.ExpiresAt = &a.ExpiresAt
@@ -252,11 +254,12 @@ func (c *command) accounts(ctx context.Context, st store.Store, stdout io.Writer
 		case err == nil:
 			row.Name, row.UserName = p.NickName, p.UserName
 		case !errors.Is(err, store.ErrNotFound):
-			readErr = errors.Join(readErr, fmt.Errorf("read profile of %s: %w", a.AppID, err))
+			return fmt.Errorf("read profile of %s: %w", a.AppID, err)
 		}
 		rows = append(rows, row)
+		return nil
 	})
-	if err = errors.Join(err, readErr); err != nil {
+	if err != nil {
 		return err
 	}
 	if c.json {
@@ -303,7 +306,7 @@ func (c *command) recover(ctx context.Context, p *platform.Platform, stdout, std
 	var errs error
 	err := p.Tokens.EachListed(ctx, func(item wechat.AuthorizerListItem) bool {
 		listed++
-		if listed%listPage == 0 {
+		if listed%progressEvery == 0 {
 			fmt.Fprintf(stderr, "checked %d accounts, restored %d\n", listed, restored)
 		}
 		cur, err := p.Store.GetAuthorizer(ctx, item.AuthorizerAppID)
@@ -330,23 +333,6 @@ func (c *command) recover(ctx context.Context, p *platform.Platform, stdout, std
 	})
 	fmt.Fprintf(stdout, "checked %d accounts listed by WeChat: %d restored, %d failed\n", listed, restored, failed)
 	return errors.Join(err, errs)
-}
-
-// eachAuthorizer calls fn for every stored authorizer, a page at a time.
-func eachAuthorizer(ctx context.Context, st store.Store, fn func(store.Authorizer)) error {
-	for after := ""; ; {
-		page, err := st.ListAuthorizers(ctx, after, listPage)
-		if err != nil {
-			return fmt.Errorf("list authorizers: %w", err)
-		}
-		for _, a := range page {
-			fn(a)
-		}
-		if len(page) < listPage {
-			return nil
-		}
-		after = page[len(page)-1].AppID
-	}
 }
 
 func writeJSON(w io.Writer, v any) error {

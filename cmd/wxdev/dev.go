@@ -15,6 +15,7 @@ import (
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
+	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
@@ -80,6 +81,7 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	if err != nil {
 		return err
 	}
+	p.Metrics = stdout
 	d := &devServer{p: p, st: st, log: log}
 
 	var wg sync.WaitGroup
@@ -115,6 +117,9 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 		}); err != nil {
 			return fmt.Errorf("register with the simulator: %w", err)
 		}
+		if err := d.restoreAccounts(ctx); err != nil {
+			return err
+		}
 	}
 	// The first run is synchronous, so the component token exists by the
 	// time the banner says the platform is up.
@@ -127,6 +132,34 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	}
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// restoreAccounts tells the simulator, which starts empty, about the ticket
+// and the accounts the store kept from earlier runs, so that they keep
+// working as they would at WeChat.
+func (d *devServer) restoreAccounts(ctx context.Context) error {
+	component := d.p.Config.ComponentAppID
+	switch t, err := d.st.GetTicket(ctx, component); {
+	case err == nil:
+		if err := d.sim.RestoreTicket(component, t.Ticket, t.CreateTime); err != nil {
+			return err
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("read the stored ticket: %w", err)
+	}
+	err := store.EachAuthorizer(ctx, d.st, func(a store.Authorizer) error {
+		if a.Status != store.StatusActive {
+			return nil
+		}
+		if err := d.sim.Restore(component, a.AppID, a.RefreshToken, a.FuncInfo, a.AuthorizedAt); err != nil {
+			d.log.Warn("stored account unknown to the simulator", "authorizer_appid", a.AppID, "err", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restore stored accounts in the simulator: %w", err)
+	}
+	return nil
 }
 
 // refreshLoop runs the refresh job every interval, as the EventBridge

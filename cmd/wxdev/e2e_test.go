@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wxcomponent/wxcomponent/shared/store"
+	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
@@ -126,5 +127,30 @@ func TestReleaseCheckPassesFromTheHomePage(t *testing.T) {
 	_, page := simtest.Get(t, http.DefaultClient, u.Platform+"/")
 	if !strings.Contains(page, `Release check <span class="ok">passed</span>`) {
 		t.Errorf("home page does not show the passed release check")
+	}
+}
+
+func TestAuthorizedAccountSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	_, first := startDev(t, dir)
+	account := firstAccount(t, first.sim, wechatsim.OfficialAccount)
+	if _, err := first.sim.Grant(ctx, first.p.Config.ComponentAppID, account.AppID); err != nil {
+		t.Fatal(err)
+	}
+
+	// The new simulator knows nothing of the first one's grants or tokens;
+	// the stored refresh token must still renew the account, as at WeChat.
+	_, second := startDev(t, dir)
+	stored, err := second.st.GetAuthorizer(ctx, account.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, outcome, err := second.p.Tokens.RefreshAuthorizer(ctx, account.AppID, stored.AccessToken, true)
+	if err != nil || outcome != tokens.Refreshed || a.Status != store.StatusActive {
+		t.Fatalf("refresh after restart = %v, %v, status %s; want a refreshed, active account", outcome, err, a.Status)
+	}
+	if a.RefreshToken != stored.RefreshToken {
+		t.Errorf("refresh token changed across the restart: %q, then %q", stored.RefreshToken, a.RefreshToken)
 	}
 }

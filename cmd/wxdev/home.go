@@ -71,22 +71,16 @@ func (d *devServer) state(ctx context.Context) (state, error) {
 	case !errors.Is(err, store.ErrNotFound):
 		return s, err
 	}
-	for after := ""; ; {
-		page, err := d.st.ListAuthorizers(ctx, after, 200)
-		if err != nil {
-			return s, err
+	err := store.EachAuthorizer(ctx, d.st, func(a store.Authorizer) error {
+		p, err := d.st.GetProfile(ctx, a.AppID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
-		for _, a := range page {
-			p, err := d.st.GetProfile(ctx, a.AppID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return s, err
-			}
-			s.Accounts = append(s.Accounts, accountState{Authorizer: a, Profile: p})
-		}
-		if len(page) < 200 {
-			break
-		}
-		after = page[len(page)-1].AppID
+		s.Accounts = append(s.Accounts, accountState{Authorizer: a, Profile: p})
+		return nil
+	})
+	if err != nil {
+		return s, err
 	}
 	if d.sim != nil {
 		events := d.sim.Events()

@@ -7,6 +7,7 @@ package platform
 import (
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -46,6 +47,9 @@ type Platform struct {
 	Now func() time.Time
 	// Stage names the deployment (dev, prod) in metrics; empty locally.
 	Stage string
+	// Metrics receives the refresh job's Embedded Metric Format lines; nil
+	// means standard output, where Lambda's log agent picks them up.
+	Metrics io.Writer
 }
 
 // Options are the parts a Platform is built from.

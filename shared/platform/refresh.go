@@ -10,11 +10,12 @@ import (
 // authorizer that is due.
 func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
 	return refresh.Run(ctx, refresh.Options{
-		Store:  p.Store,
-		Tokens: p.Tokens,
-		WeChat: p.WeChat,
-		Now:    p.Now,
-		Logger: p.Log,
-		Stage:  p.Stage,
+		Store:   p.Store,
+		Tokens:  p.Tokens,
+		WeChat:  p.WeChat,
+		Now:     p.Now,
+		Logger:  p.Log,
+		Stage:   p.Stage,
+		Metrics: p.Metrics,
 	})
 }

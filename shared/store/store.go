@@ -197,3 +197,26 @@ func UpdateAuthorizer(ctx context.Context, s Store, appID string, fn func(a *Aut
 	}
 	return Authorizer{}, fmt.Errorf("update authorizer %s: %w after %d attempts", appID, ErrConflict, maxUpdateAttempts)
 }
+
+// listPage is how many authorizers EachAuthorizer reads at a time.
+const listPage = 500
+
+// EachAuthorizer calls fn for every stored authorizer in AppID order, a page
+// at a time, and stops at fn's first error.
+func EachAuthorizer(ctx context.Context, s Store, fn func(Authorizer) error) error {
+	for after := ""; ; {
+		page, err := s.ListAuthorizers(ctx, after, listPage)
+		if err != nil {
+			return fmt.Errorf("list authorizers after %q: %w", after, err)
+		}
+		for _, a := range page {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		if len(page) < listPage {
+			return nil
+		}
+		after = page[len(page)-1].AppID
+	}
+}

@@ -207,6 +207,51 @@ func (s *Sim) Grant(ctx context.Context, componentAppID, authorizerAppID string)
 	return auth, nil
 }
 
+// Restore records an authorization given in an earlier run of the
+// simulator, whose state lives only in memory: the account's admin granted
+// funcInfo to the component at authTime, and refreshToken is the token the
+// platform stored then. A local dev setup restores its stored accounts at
+// start, so their refresh tokens keep working across restarts, as they
+// would at WeChat. Nothing is pushed.
+func (s *Sim) Restore(componentAppID, authorizerAppID, refreshToken string, funcInfo []int, authTime time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	comp, ok := s.components[componentAppID]
+	if !ok {
+		return fmt.Errorf("restore: %s: %w", componentAppID, ErrUnknownComponent)
+	}
+	if _, ok := s.accounts[authorizerAppID]; !ok {
+		return fmt.Errorf("restore: %s: %w", authorizerAppID, ErrUnknownAccount)
+	}
+	if refreshToken == "" {
+		return errors.New("restore: empty refresh token")
+	}
+	key := pair{componentAppID, authorizerAppID}
+	if _, ok := s.grants[key]; !ok {
+		comp.authorizers = append(comp.authorizers, authorizerAppID)
+	}
+	s.grants[key] = &grant{refreshToken: refreshToken, funcInfo: slices.Clone(funcInfo), authTime: authTime}
+	return nil
+}
+
+// RestoreTicket records a component_verify_ticket issued in an earlier run
+// of the simulator, which the platform may still hold as its newest, so
+// that api_component_token accepts it until it expires, as WeChat would.
+func (s *Sim) RestoreTicket(componentAppID, ticket string, issued time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	comp, ok := s.components[componentAppID]
+	if !ok {
+		return fmt.Errorf("restore ticket: %s: %w", componentAppID, ErrUnknownComponent)
+	}
+	if _, ok := comp.tickets[ticket]; !ok {
+		comp.tickets[ticket] = issued
+		// The queue runs oldest first; a restored ticket predates this run's.
+		comp.ticketQueue = append([]string{ticket}, comp.ticketQueue...)
+	}
+	return nil
+}
+
 // NewAuthCode issues a fresh authorization code for an account that has
 // authorized the component, as WeChat's release checker does for its
 // QUERY_AUTH_CODE case.
