@@ -9,12 +9,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/wxcomponent/wxcomponent/internal/browsertest"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 )
-
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowserAuthorization walks the authorization as an administrator does,
 // in headless Chromium: our start page, a click on the link, the simulated
@@ -23,9 +21,7 @@ const chromiumPath = "/usr/bin/chromium"
 // Screenshots of the three pages go to each subtest's artifact directory
 // (go test -artifacts -outputdir DIR keeps them).
 func TestBrowserAuthorization(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("headless Chromium is needed at %s: install it with `apt-get install chromium` (%v)", chromiumPath, err)
-	}
+	browsertest.Path(t)
 	tests := []struct {
 		name      string
 		userAgent string // empty: Chromium's own
@@ -52,19 +48,7 @@ func TestBrowserAuthorization(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			opts := []chromedp.ExecAllocatorOption{
-				chromedp.ExecPath(chromiumPath),
-				chromedp.Headless,
-				chromedp.NoSandbox,
-				chromedp.DisableGPU,
-				chromedp.NoFirstRun,
-				chromedp.Flag("disable-background-networking", true),
-				chromedp.Flag("disable-component-update", true),
-				chromedp.Flag("disable-sync", true),
-				chromedp.Flag("disable-quic", true),
-				chromedp.UserDataDir(t.TempDir()),
-				chromedp.WindowSize(tt.width, tt.height),
-			}
+			opts := browsertest.Options(t, tt.width, tt.height)
 			if tt.userAgent != "" {
 				opts = append(opts, chromedp.UserAgent(tt.userAgent))
 			}

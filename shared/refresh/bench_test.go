@@ -19,7 +19,7 @@ func BenchmarkRefresh10k(b *testing.B) {
 		latency     = 20 * time.Millisecond
 		concurrency = 64
 	)
-	e := newEnv(b, envOptions{})
+	e := newEnv(b)
 	e.pushTicket()
 	start := time.Now()
 	e.seed(accounts, accounts)
@@ -53,7 +53,7 @@ func BenchmarkRefreshDue(b *testing.B) {
 	for _, total := range []int{10_000, 100_000} {
 		const due = 1_000
 		b.Run(fmt.Sprintf("total=%d/due=%d", total, due), func(b *testing.B) {
-			e := newEnv(b, envOptions{})
+			e := newEnv(b)
 			e.pushTicket()
 			start := time.Now()
 			e.seed(total, due)

@@ -38,26 +38,22 @@ type env struct {
 	retries warnCounter
 }
 
-type envOptions struct {
-	timeout time.Duration // per WeChat call; 0: the client's default
-}
-
-func newEnv(tb testing.TB, opts envOptions) *env {
+func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	se := simtest.Start(tb)
 	// As many idle connections as calls in flight: the default of 2 would
 	// open and close a connection for most calls.
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+	// Calls held by a Hang fault time out at once instead of after a real
+	// timeout.
+	hc := se.Sim.Client(&http.Transport{MaxIdleConnsPerHost: 128})
 	tb.Cleanup(hc.CloseIdleConnections)
-	if opts.timeout == 0 {
-		// Generous: a loaded machine must not turn into WeChat retries,
-		// which WeChat would count.
-		opts.timeout = 30 * time.Second
-	}
 	e := &env{tb: tb, ctx: context.Background(), clock: se.Clock, sim: se.Sim, store: &countingStore{Store: se.Store}, users: map[string]string{}}
 	e.wx = wechat.New(wechat.Options{
 		BaseURL: se.URL, HTTPClient: hc, ComponentAppID: componentAppID, ComponentAppSecret: simtest.ComponentSecret,
-		Backoff: time.Millisecond, Timeout: opts.timeout, Logger: slog.New(&e.retries),
+		Backoff: time.Millisecond,
+		// Generous: a loaded machine must not turn into WeChat retries,
+		// which WeChat would count.
+		Timeout: 30 * time.Second, Logger: slog.New(&e.retries),
 	})
 	return e
 }

@@ -25,7 +25,7 @@ func TestFortyEightHours(t *testing.T) {
 		readsPerGap = 3
 		maxPerDay   = 14
 	)
-	e := newEnv(t, envOptions{})
+	e := newEnv(t)
 	e.pushTicket()
 	ids := e.seed(accounts, accounts)
 	// Readers write to the store only when they refresh a token themselves.

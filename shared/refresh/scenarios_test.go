@@ -45,7 +45,7 @@ func checkHealthy(t *testing.T, e *env, ids []string) {
 // cycle and keeps its refresh token.
 func TestOverlappingRuns(t *testing.T) {
 	const accounts, cycles = 60, 3
-	e := newEnv(t, envOptions{})
+	e := newEnv(t)
 	e.pushTicket()
 	ids := e.seed(accounts, accounts)
 	e.run(refresh.Options{})
@@ -110,7 +110,7 @@ func (s *killedStore) ReleaseLease(context.Context, string, string) error { retu
 
 func TestKilledRunLeavesAccountsRefreshable(t *testing.T) {
 	const accounts = 40
-	e := newEnv(t, envOptions{})
+	e := newEnv(t)
 	e.pushTicket()
 	ids := e.seed(accounts, accounts)
 	e.run(refresh.Options{})
@@ -141,16 +141,13 @@ func TestKilledRunLeavesAccountsRefreshable(t *testing.T) {
 
 func TestFaultsStayWithTheirAccounts(t *testing.T) {
 	t.Parallel()
-	// The hanging accounts wait out the client's timeout in real time; it is
-	// long enough that a healthy call on a loaded 2-core machine under the
-	// race detector never reaches it.
-	e := newEnv(t, envOptions{timeout: 5 * time.Second})
+	e := newEnv(t)
 	e.pushTicket()
 	ids := e.seed(40, 40)
 	var (
 		busyOnce  = ids[0:5]   // -1 once each: retried by the client
 		busy      = ids[5:8]   // -1 on every call
-		hangOnce  = ids[8:10]  // two calls time out; a retry goes through
+		hangOnce  = ids[8:10]  // the first call of each times out; a retry goes through
 		hang      = ids[10:12] // every call times out
 		quota     = ids[12:15] // 45009
 		rejected  = ids[15:18] // 61023, the list shows the same token
@@ -160,9 +157,9 @@ func TestFaultsStayWithTheirAccounts(t *testing.T) {
 		transient = append(append([]string{}, busyOnce...), hangOnce...)
 	)
 	api := wechatsim.APIAuthorizerToken
-	e.sim.Fault(api, wechatsim.Fault{ErrCode: -1, Times: len(busyOnce), Authorizers: busyOnce})
+	e.sim.Fault(api, wechatsim.Fault{ErrCode: -1, Times: 1, Authorizers: busyOnce})
 	e.sim.Fault(api, wechatsim.Fault{ErrCode: -1, Authorizers: busy})
-	e.sim.Fault(api, wechatsim.Fault{Hang: true, Times: len(hangOnce), Authorizers: hangOnce})
+	e.sim.Fault(api, wechatsim.Fault{Hang: true, Times: 1, Authorizers: hangOnce})
 	e.sim.Fault(api, wechatsim.Fault{Hang: true, Authorizers: hang})
 	e.sim.Fault(api, wechatsim.Fault{ErrCode: 45009, Authorizers: quota})
 	e.sim.Fault(api, wechatsim.Fault{ErrCode: 61023, Authorizers: rejected})
@@ -215,7 +212,7 @@ func TestFaultsStayWithTheirAccounts(t *testing.T) {
 }
 
 func TestPagingTriesEachAccountOnce(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t)
 	e.pushTicket()
 	ids := e.seed(30, 30)
 	// The failing accounts come first in the index and stay there.
@@ -236,7 +233,7 @@ func TestPagingTriesEachAccountOnce(t *testing.T) {
 }
 
 func TestComponentTokenAndTicket(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t)
 	ids := e.seed(5, 5)
 	calls := func() int { return e.sim.Calls(wechatsim.APIStartPushTicket) }
 
@@ -288,7 +285,7 @@ func TestComponentTokenAndTicket(t *testing.T) {
 }
 
 func TestStopsBeforeDeadline(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t)
 	e.pushTicket()
 	e.seed(30, 30)
 	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
@@ -308,7 +305,7 @@ func TestStopsBeforeDeadline(t *testing.T) {
 }
 
 func TestComponentTokenFailure(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t)
 	e.pushTicket()
 	ids := e.seed(5, 5)
 	e.sim.Fault(wechatsim.APIComponentToken, wechatsim.Fault{ErrCode: 61004})

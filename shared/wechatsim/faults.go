@@ -37,21 +37,72 @@ type Fault struct {
 	// status (a gateway error, say 502).
 	Status int
 	// Hang holds the request, unanswered, until the client gives up or the
-	// simulator closes.
+	// simulator closes. A client from Sim.Client gives up at once, as if its
+	// deadline had passed, so tests need not wait out real timeouts.
 	Hang bool
 	// Latency is added (real time) before the answer.
 	Latency time.Duration
 	// Times limits the fault to the next Times matching calls; 0 means until
-	// ClearFaults.
+	// ClearFaults. With Authorizers, each listed account has Times calls of
+	// its own, so concurrent calls about one account cannot use up
+	// another's.
 	Times int
 	// Authorizers limits the fault to calls about these authorizer appids;
 	// empty means every call.
 	Authorizers []string
 }
 
+// activeFault is a Fault with what is left of its Times: per listed
+// authorizer, or under "" when it applies to every call.
+type activeFault struct {
+	Fault
+	left map[string]int
+}
+
+// applies reports whether f matches a call about authorizer and, if it is
+// limited, counts the call against it.
+func (f *activeFault) applies(authorizer string) bool {
+	key := ""
+	if len(f.Authorizers) > 0 {
+		if !slices.Contains(f.Authorizers, authorizer) {
+			return false
+		}
+		key = authorizer
+	}
+	if f.Times == 0 {
+		return true
+	}
+	n, seen := f.left[key]
+	if !seen {
+		n = f.Times
+	}
+	if n == 0 {
+		return false
+	}
+	f.left[key] = n - 1
+	return true
+}
+
+// usedUp reports whether every call f was limited to has been made.
+func (f *activeFault) usedUp() bool {
+	if f.Times == 0 {
+		return false
+	}
+	keys := f.Authorizers
+	if len(keys) == 0 {
+		keys = []string{""}
+	}
+	for _, k := range keys {
+		if n, seen := f.left[k]; !seen || n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 type faultTable struct {
 	mu      sync.Mutex
-	byAPI   map[string][]*Fault
+	byAPI   map[string][]*activeFault
 	latency time.Duration
 }
 
@@ -62,9 +113,9 @@ func (s *Sim) Fault(api string, f Fault) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	if s.faults.byAPI == nil {
-		s.faults.byAPI = map[string][]*Fault{}
+		s.faults.byAPI = map[string][]*activeFault{}
 	}
-	s.faults.byAPI[api] = append(s.faults.byAPI[api], &f)
+	s.faults.byAPI[api] = append(s.faults.byAPI[api], &activeFault{Fault: f, left: map[string]int{}})
 }
 
 // ClearFaults removes every fault and the latency set by SetLatency.
@@ -90,17 +141,13 @@ func (t *faultTable) take(api, authorizer string) (Fault, bool, time.Duration) {
 	for _, name := range [...]string{api, AllAPIs} {
 		list := t.byAPI[name]
 		for i, f := range list {
-			if len(f.Authorizers) > 0 && !slices.Contains(f.Authorizers, authorizer) {
+			if !f.applies(authorizer) {
 				continue
 			}
-			out := *f
-			if f.Times > 0 {
-				f.Times--
-				if f.Times == 0 {
-					t.byAPI[name] = slices.Delete(list, i, i+1)
-				}
+			if f.usedUp() {
+				t.byAPI[name] = slices.Delete(list, i, i+1)
 			}
-			return out, true, t.latency
+			return f.Fault, true, t.latency
 		}
 	}
 	return Fault{}, false, t.latency
@@ -178,6 +225,7 @@ func (s *Sim) intercept(w http.ResponseWriter, r *http.Request, api, authorizer 
 	}
 	switch {
 	case f.Hang:
+		s.hangs.signal(r)
 		select {
 		case <-ctx.Done():
 		case <-s.done:

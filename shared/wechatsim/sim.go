@@ -129,6 +129,7 @@ type Sim struct {
 	pages  *template.Template
 
 	done      chan struct{}
+	hangs     hangRegistry
 	closeOnce sync.Once
 	stopClock func()
 	bg        sync.WaitGroup
