@@ -18,8 +18,8 @@ import (
 
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // The component of WeChat's published WXBizMsgCrypt samples, and an
@@ -59,13 +59,13 @@ func pushes(tb testing.TB, n int) []push {
 	c := newCrypter(tb)
 	out := make([]push, n)
 	for i := range out {
-		plain := wxmsg.Build(
-			wxmsg.Text("ToUserName", accountName),
-			wxmsg.Text("FromUserName", follower),
-			wxmsg.Int("CreateTime", 1409659813),
-			wxmsg.Text("MsgType", "text"),
-			wxmsg.Text("Content", question),
-			wxmsg.Int("MsgId", int64(1e15)+int64(i)),
+		plain := wxxml.Build(
+			wxxml.Text("ToUserName", accountName),
+			wxxml.Text("FromUserName", follower),
+			wxxml.Int("CreateTime", 1409659813),
+			wxxml.Text("MsgType", "text"),
+			wxxml.Text("Content", question),
+			wxxml.Int("MsgId", int64(1e15)+int64(i)),
 		)
 		encrypt, err := c.Encrypt(plain)
 		if err != nil {
@@ -127,7 +127,7 @@ func (h *harness) check(tb testing.TB, handler http.Handler, p push) {
 	if err != nil {
 		tb.Fatalf("open reply %q: %v", out.Bytes(), err)
 	}
-	f, err := wxmsg.Parse(plain)
+	f, err := wxxml.Parse(plain)
 	if err != nil {
 		tb.Fatal(err)
 	}

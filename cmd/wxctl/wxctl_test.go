@@ -14,7 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/wxcomponent/wxcomponent/shared/motoserver"
+	"github.com/wxcomponent/wxcomponent/internal/motoserver"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"

@@ -13,11 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
 
 // urls are where a running dev server can be reached.

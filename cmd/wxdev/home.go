@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
 
 //go:embed templates/home.html

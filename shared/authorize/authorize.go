@@ -44,21 +44,6 @@ const (
 	CallbackPath = "/wechat/preauth/callback"
 )
 
-// WeChat's hosts for the authorization pages.
-const (
-	// DefaultMPBase serves the PC page, cgi-bin/componentloginpage.
-	DefaultMPBase = "https://mp.weixin.qq.com"
-	// DefaultMobileBase serves the mobile page, wxaopen/safe/bindcomponent,
-	// opened inside WeChat.
-	DefaultMobileBase = "https://open.weixin.qq.com"
-)
-
-// Paths of WeChat's authorization pages below their bases.
-const (
-	pcPath     = "/cgi-bin/componentloginpage"
-	mobilePath = "/wxaopen/safe/bindcomponent"
-)
-
 // Limits on the start page's parameters, which end up in links and in the
 // store.
 const (
@@ -95,10 +80,10 @@ type Options struct {
 	Accounts       Accounts
 	ComponentAppID string
 	// MPBase is where WeChat's PC authorization page lives (config WX_MP_BASE);
-	// empty means DefaultMPBase. A simulator stands in for WeChat here.
+	// empty means wechat.DefaultMPBase. A simulator stands in for WeChat here.
 	MPBase string
 	// MobileBase is where WeChat's mobile authorization page lives. Empty
-	// means DefaultMobileBase, or MPBase when that is not WeChat's: a
+	// means wechat.DefaultMobileBase, or MPBase when that is not WeChat's: a
 	// simulator serves both pages.
 	MobileBase string
 	// PublicURL is the platform's public base URL (scheme, host and any path
@@ -138,9 +123,9 @@ type Handler struct {
 // the authorize function. Invalid options are logged, and the handler then
 // answers every request with a 503 page.
 func NewHandler(opts Options) *Handler {
-	mpBase := strings.TrimRight(cmp.Or(opts.MPBase, DefaultMPBase), "/")
-	mobileBase := DefaultMobileBase
-	if mpBase != DefaultMPBase {
+	mpBase := strings.TrimRight(cmp.Or(opts.MPBase, wechat.DefaultMPBase), "/")
+	mobileBase := wechat.DefaultMobileBase
+	if mpBase != wechat.DefaultMPBase {
 		mobileBase = mpBase
 	}
 	h := &Handler{
@@ -371,20 +356,16 @@ func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) outcome {
 		return h.problem(w, r, f)
 	}
 
-	redirectURI := base + CallbackPath + "?state=" + signed
-	pick := param{"auth_type", strconv.Itoa(opts.authType)}
-	if opts.bizAppID != "" {
-		pick = param{"biz_appid", opts.bizAppID}
-	}
-	common := []param{
-		{"component_appid", h.appID},
-		{"pre_auth_code", code.PreAuthCode},
-		{"redirect_uri", redirectURI},
-		pick,
+	link := wechat.AuthLink{
+		ComponentAppID: h.appID,
+		PreAuthCode:    code.PreAuthCode,
+		RedirectURI:    base + CallbackPath + "?state=" + signed,
+		AuthType:       opts.authType,
+		BizAppID:       opts.bizAppID,
 	}
 	v := startView{
-		pcURL:       h.mpBase + pcPath + "?" + encode(common...),
-		mobileURL:   h.mobileBase + mobilePath + "?" + encode(append([]param{{"action", "bindcomponent"}, {"no_scan", "1"}}, common...)...) + "#wechat_redirect",
+		pcURL:       link.PC(h.mpBase),
+		mobileURL:   link.Mobile(h.mobileBase),
 		mobileFirst: onPhone(r.UserAgent()),
 		minutes:     minutes(code.ExpiresIn),
 		bizAppID:    opts.bizAppID,
@@ -408,23 +389,6 @@ func minutes(expiresIn int) int {
 		expiresIn = 600
 	}
 	return max(1, expiresIn/60)
-}
-
-type param struct{ key, value string }
-
-// encode is url.Values.Encode in the given order, as WeChat documents the
-// links.
-func encode(ps ...param) string {
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(url.QueryEscape(p.key))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(p.value))
-	}
-	return b.String()
 }
 
 // onPhone reports whether the browser is WeChat on a phone or a phone's

@@ -20,13 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 const componentAppID = "wxcomponent0000001"

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 // The component the tests register with the simulator. Test values only.

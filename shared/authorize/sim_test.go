@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 // The simulator's default accounts the tests authorize.

@@ -18,7 +18,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
 )
 
 // Default WeChat base URLs, used when WX_API_BASE or WX_MP_BASE is empty.

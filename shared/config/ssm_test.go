@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/wxcomponent/wxcomponent/shared/motoserver"
+	"github.com/wxcomponent/wxcomponent/internal/motoserver"
 )
 
 // counter counts the operations an AWS client calls.

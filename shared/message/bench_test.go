@@ -14,7 +14,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
 )
 
 // BenchmarkReceiveText measures the whole path of a text message through

@@ -4,7 +4,7 @@ import (
 	"context"
 	"unicode/utf8"
 
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // Forwarder passes every message the platform handles on to other systems
@@ -47,7 +47,7 @@ func (m *Message) MarshalJSON() ([]byte, error) {
 	return append(b, "}}"...), nil
 }
 
-func seenBefore(earlier []wxmsg.Field, name string) bool {
+func seenBefore(earlier []wxxml.Field, name string) bool {
 	for _, f := range earlier {
 		if f.Name == name {
 			return true

@@ -14,8 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/wxcomponent/wxcomponent/shared/message"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // addSeeds adds every sample message under testdata/messages.
@@ -116,7 +116,7 @@ func FuzzHandler(f *testing.F) {
 		if err != nil {
 			t.Fatalf("reply does not open: %v", err)
 		}
-		fields, err := wxmsg.Parse(reply)
+		fields, err := wxxml.Parse(reply)
 		if err != nil {
 			t.Fatalf("reply %q does not parse: %v", reply, err)
 		}

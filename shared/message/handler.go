@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wxcomponent/wxcomponent/shared/callback"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/push"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
 )
 
 // WeChat answers a push it got no answer to within five seconds by pushing
@@ -158,7 +158,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res.err = h.answer(w, res.value, q, ts)
 	}
 	if res.err != nil {
-		status = callback.Reject(w, res.err)
+		status = push.Reject(w, res.err)
 		if res.outcome != outcomeRejected {
 			res.outcome = outcomeFailed
 		}
@@ -196,23 +196,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve authenticates, parses, de-duplicates and handles the push.
-func (h *Handler) serve(ctx context.Context, r *http.Request, appID, ts string) (result, callback.Query) {
+func (h *Handler) serve(ctx context.Context, r *http.Request, appID, ts string) (result, push.Query) {
 	if appID == "" {
-		return result{outcome: outcomeRejected, err: &callback.Error{Status: http.StatusBadRequest, Err: errors.New("no appid in the path")}}, callback.Query{}
+		return result{outcome: outcomeRejected, err: &push.Error{Status: http.StatusBadRequest, Err: errors.New("no appid in the path")}}, push.Query{}
 	}
-	push, err := callback.Open(r, h.crypter)
+	in, err := push.Open(r, h.crypter)
 	if err != nil {
-		return result{outcome: outcomeRejected, err: err}, push.Query
+		return result{outcome: outcomeRejected, err: err}, in.Query
 	}
-	m, err := Parse(appID, push.Plaintext)
+	m, err := Parse(appID, in.Plaintext)
 	if err != nil {
-		return result{outcome: outcomeRejected, err: &callback.Error{Status: http.StatusBadRequest, Err: err}}, push.Query
+		return result{outcome: outcomeRejected, err: &push.Error{Status: http.StatusBadRequest, Err: err}}, in.Query
 	}
 	res := result{msg: &m}
-	if to := push.Envelope.ToUserName; to != "" && to != m.ToUserName {
+	if to := in.Envelope.ToUserName; to != "" && to != m.ToUserName {
 		res.outcome = outcomeRejected
-		res.err = &callback.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope ToUserName %q differs from the message's %q", to, m.ToUserName)}
-		return res, push.Query
+		res.err = &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope ToUserName %q differs from the message's %q", to, m.ToUserName)}
+		return res, in.Query
 	}
 
 	release := isReleaseAccount(appID, m.ToUserName)
@@ -220,7 +220,7 @@ func (h *Handler) serve(ctx context.Context, r *http.Request, appID, ts string) 
 		outcome, err := h.checkAccount(ctx, appID)
 		if err != nil || outcome != "" {
 			res.outcome, res.err, res.value = outcome, err, []byte(seenSuccess)
-			return res, push.Query
+			return res, in.Query
 		}
 	}
 
@@ -253,7 +253,7 @@ func (h *Handler) serve(ctx context.Context, r *http.Request, appID, ts string) 
 	default:
 		res.err = fmt.Errorf("claim message: %w", err)
 	}
-	return res, push.Query
+	return res, in.Query
 }
 
 func outcomeFor(value []byte) string {
@@ -417,7 +417,7 @@ func (h *Handler) awaitFirst(ctx context.Context, key string) (value []byte, own
 
 // answer writes value: a reply document encrypted and signed at timestamp
 // ts, or "success", or nothing.
-func (h *Handler) answer(w http.ResponseWriter, value []byte, q callback.Query, ts string) error {
+func (h *Handler) answer(w http.ResponseWriter, value []byte, q push.Query, ts string) error {
 	switch string(value) {
 	case seenSuccess:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

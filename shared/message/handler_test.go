@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wxcomponent/wxcomponent/shared/internal/pushtest"
+	"github.com/wxcomponent/wxcomponent/internal/pushtest"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 func now() time.Time { return testNow }
@@ -69,7 +69,7 @@ func TestPassiveReplies(t *testing.T) {
 			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/xml") {
 				t.Errorf("Content-Type %q, want text/xml", ct)
 			}
-			env, err := wxmsg.Parse(rec.Body.Bytes())
+			env, err := wxxml.Parse(rec.Body.Bytes())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wxcomponent/wxcomponent/shared/internal/pushtest"
+	"github.com/wxcomponent/wxcomponent/internal/pushtest"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // The component of WeChat's published WXBizMsgCrypt samples.
@@ -135,24 +135,24 @@ func serve(h http.Handler) *http.ServeMux {
 
 // textXML is a user's text message to the test account.
 func textXML(msgID int64, content string) []byte {
-	return wxmsg.Build(
-		wxmsg.Text("ToUserName", accountName),
-		wxmsg.Text("FromUserName", follower),
-		wxmsg.Int("CreateTime", testCreateTime),
-		wxmsg.Text("MsgType", "text"),
-		wxmsg.Text("Content", content),
-		wxmsg.Int("MsgId", msgID),
+	return wxxml.Build(
+		wxxml.Text("ToUserName", accountName),
+		wxxml.Text("FromUserName", follower),
+		wxxml.Int("CreateTime", testCreateTime),
+		wxxml.Text("MsgType", "text"),
+		wxxml.Text("Content", content),
+		wxxml.Int("MsgId", msgID),
 	)
 }
 
 // eventXML is an event from the follower to the account named to.
 func eventXML(to, event string) []byte {
-	return wxmsg.Build(
-		wxmsg.Text("ToUserName", to),
-		wxmsg.Text("FromUserName", follower),
-		wxmsg.Int("CreateTime", testCreateTime),
-		wxmsg.Text("MsgType", "event"),
-		wxmsg.Text("Event", event),
+	return wxxml.Build(
+		wxxml.Text("ToUserName", to),
+		wxxml.Text("FromUserName", follower),
+		wxxml.Int("CreateTime", testCreateTime),
+		wxxml.Text("MsgType", "event"),
+		wxxml.Text("Event", event),
 	)
 }
 
@@ -171,13 +171,13 @@ func post(h http.Handler, appID string, p pushtest.Push) *httptest.ResponseRecor
 }
 
 // openReply decrypts an encrypted passive reply and parses it.
-func openReply(tb testing.TB, c *wxcrypto.Crypter, body []byte) wxmsg.Fields {
+func openReply(tb testing.TB, c *wxcrypto.Crypter, body []byte) wxxml.Fields {
 	tb.Helper()
 	plain, err := c.OpenReply(body)
 	if err != nil {
 		tb.Fatalf("open reply %q: %v", body, err)
 	}
-	f, err := wxmsg.Parse(plain)
+	f, err := wxxml.Parse(plain)
 	if err != nil {
 		tb.Fatalf("parse reply %q: %v", plain, err)
 	}

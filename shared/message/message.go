@@ -3,7 +3,7 @@
 // event of every authorized account, and answers each push within WeChat's
 // five seconds: a passive reply, encrypted and signed, or "success".
 //
-// A push is authenticated and decrypted (package callback), parsed into a
+// A push is authenticated and decrypted (package push), parsed into a
 // [Message], de-duplicated against WeChat's retries in the store, and handed
 // to the Go handler a [Router] finds for its account and type. The
 // full-network release check's cases for WeChat's published test accounts
@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // Message types (MsgType).
@@ -65,14 +65,14 @@ type Message struct {
 	MsgType      string
 	Event        string // for MsgType "event"
 	MsgID        string // MsgId (MsgID in some events); empty for most events
-	Fields       wxmsg.Fields
+	Fields       wxxml.Fields
 }
 
 // Parse parses the decrypted XML of a push to the account appID. A document
 // that is not XML, or lacks ToUserName, FromUserName, MsgType or a numeric
 // CreateTime, or is an event without Event, is an error.
 func Parse(appID string, data []byte) (Message, error) {
-	f, err := wxmsg.Parse(data)
+	f, err := wxxml.Parse(data)
 	if err != nil {
 		return Message{}, fmt.Errorf("parse message: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/message"
@@ -18,8 +19,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // TestReleaseCheck runs the simulator's full-network release check against
@@ -199,12 +199,12 @@ func TestReleaseWithoutServices(t *testing.T) {
 
 // textTo is the follower's text message to the account named to.
 func textTo(to, content string) []byte {
-	return wxmsg.Build(
-		wxmsg.Text("ToUserName", to),
-		wxmsg.Text("FromUserName", follower),
-		wxmsg.Int("CreateTime", testCreateTime),
-		wxmsg.Text("MsgType", "text"),
-		wxmsg.Text("Content", content),
-		wxmsg.Int("MsgId", 77),
+	return wxxml.Build(
+		wxxml.Text("ToUserName", to),
+		wxxml.Text("FromUserName", follower),
+		wxxml.Int("CreateTime", testCreateTime),
+		wxxml.Text("MsgType", "text"),
+		wxxml.Text("Content", content),
+		wxxml.Int("MsgId", 77),
 	)
 }

@@ -3,7 +3,7 @@ package message
 import (
 	"fmt"
 
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // Reply types (the reply's MsgType) besides the message types.
@@ -26,7 +26,7 @@ const MaxArticles = 8
 type Reply struct {
 	msgType string
 	content string        // a text reply's text
-	body    []wxmsg.Field // every other type's elements after MsgType
+	body    []wxxml.Field // every other type's elements after MsgType
 	// empty answers an empty body instead of "success", as the release
 	// check asks for QUERY_AUTH_CODE.
 	empty bool
@@ -43,21 +43,21 @@ func TextReply(content string) Reply { return Reply{msgType: TypeText, content: 
 
 // ImageReply replies with an uploaded image.
 func ImageReply(mediaID string) Reply {
-	return Reply{msgType: TypeImage, body: []wxmsg.Field{wxmsg.Elem("Image", wxmsg.Text("MediaId", mediaID))}}
+	return Reply{msgType: TypeImage, body: []wxxml.Field{wxxml.Elem("Image", wxxml.Text("MediaId", mediaID))}}
 }
 
 // VoiceReply replies with an uploaded voice recording.
 func VoiceReply(mediaID string) Reply {
-	return Reply{msgType: TypeVoice, body: []wxmsg.Field{wxmsg.Elem("Voice", wxmsg.Text("MediaId", mediaID))}}
+	return Reply{msgType: TypeVoice, body: []wxxml.Field{wxxml.Elem("Voice", wxxml.Text("MediaId", mediaID))}}
 }
 
 // VideoReply replies with an uploaded video; title and description may be
 // empty.
 func VideoReply(mediaID, title, description string) Reply {
-	return Reply{msgType: TypeVideo, body: []wxmsg.Field{wxmsg.Elem("Video",
-		wxmsg.Text("MediaId", mediaID),
-		wxmsg.Text("Title", title),
-		wxmsg.Text("Description", description),
+	return Reply{msgType: TypeVideo, body: []wxxml.Field{wxxml.Elem("Video",
+		wxxml.Text("MediaId", mediaID),
+		wxxml.Text("Title", title),
+		wxxml.Text("Description", description),
 	)}}
 }
 
@@ -71,12 +71,12 @@ type Music struct {
 
 // MusicReply replies with music.
 func MusicReply(m Music) Reply {
-	return Reply{msgType: TypeMusic, body: []wxmsg.Field{wxmsg.Elem("Music",
-		wxmsg.Text("Title", m.Title),
-		wxmsg.Text("Description", m.Description),
-		wxmsg.Text("MusicUrl", m.MusicURL),
-		wxmsg.Text("HQMusicUrl", m.HQMusicURL),
-		wxmsg.Text("ThumbMediaId", m.ThumbMediaID),
+	return Reply{msgType: TypeMusic, body: []wxxml.Field{wxxml.Elem("Music",
+		wxxml.Text("Title", m.Title),
+		wxxml.Text("Description", m.Description),
+		wxxml.Text("MusicUrl", m.MusicURL),
+		wxxml.Text("HQMusicUrl", m.HQMusicURL),
+		wxxml.Text("ThumbMediaId", m.ThumbMediaID),
 	)}}
 }
 
@@ -90,18 +90,18 @@ type Article struct {
 // NewsReply replies with one to MaxArticles link cards; any other number
 // makes the reply fail as a handler error would.
 func NewsReply(articles ...Article) Reply {
-	items := make([]wxmsg.Field, len(articles))
+	items := make([]wxxml.Field, len(articles))
 	for i, a := range articles {
-		items[i] = wxmsg.Elem("item",
-			wxmsg.Text("Title", a.Title),
-			wxmsg.Text("Description", a.Description),
-			wxmsg.Text("PicUrl", a.PicURL),
-			wxmsg.Text("Url", a.URL),
+		items[i] = wxxml.Elem("item",
+			wxxml.Text("Title", a.Title),
+			wxxml.Text("Description", a.Description),
+			wxxml.Text("PicUrl", a.PicURL),
+			wxxml.Text("Url", a.URL),
 		)
 	}
-	return Reply{msgType: TypeNews, body: []wxmsg.Field{
-		wxmsg.Int("ArticleCount", int64(len(articles))),
-		wxmsg.Elem("Articles", items...),
+	return Reply{msgType: TypeNews, body: []wxxml.Field{
+		wxxml.Int("ArticleCount", int64(len(articles))),
+		wxxml.Elem("Articles", items...),
 	}}
 }
 
@@ -111,7 +111,7 @@ func NewsReply(articles ...Article) Reply {
 func TransferCustomerService(kfAccount string) Reply {
 	r := Reply{msgType: TypeTransferCustomerService}
 	if kfAccount != "" {
-		r.body = []wxmsg.Field{wxmsg.Elem("TransInfo", wxmsg.Text("KfAccount", kfAccount))}
+		r.body = []wxxml.Field{wxxml.Elem("TransInfo", wxxml.Text("KfAccount", kfAccount))}
 	}
 	return r
 }
@@ -124,15 +124,15 @@ func (r Reply) xml(m *Message, createTime string) ([]byte, error) {
 			return nil, fmt.Errorf("news reply with %d articles, want 1 to %d", n, MaxArticles)
 		}
 	}
-	head := [...]wxmsg.Field{
-		wxmsg.Text("ToUserName", m.FromUserName),
-		wxmsg.Text("FromUserName", m.ToUserName),
+	head := [...]wxxml.Field{
+		wxxml.Text("ToUserName", m.FromUserName),
+		wxxml.Text("FromUserName", m.ToUserName),
 		{Name: "CreateTime", Value: createTime, Number: true},
-		wxmsg.Text("MsgType", r.msgType),
-		wxmsg.Text("Content", r.content),
+		wxxml.Text("MsgType", r.msgType),
+		wxxml.Text("Content", r.content),
 	}
 	if r.msgType == TypeText {
-		return wxmsg.Build(head[:]...), nil
+		return wxxml.Build(head[:]...), nil
 	}
-	return wxmsg.Build(append(head[:4:4], r.body...)...), nil
+	return wxxml.Build(append(head[:4:4], r.body...)...), nil
 }

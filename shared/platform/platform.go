@@ -22,7 +22,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
 )
 
 // Platform is one component's running platform.

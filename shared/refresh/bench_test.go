@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
 
 // BenchmarkRefresh10k is one run over 10,000 due accounts with every WeChat

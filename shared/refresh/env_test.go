@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
 )
 
 const componentAppID = simtest.ComponentAppID

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
 
 // TestFortyEightHours runs the job every 5 simulated minutes for 48 hours

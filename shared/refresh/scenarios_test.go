@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
 
 // listed is the refresh token WeChat holds for appID.

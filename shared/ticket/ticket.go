@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
-	"github.com/wxcomponent/wxcomponent/shared/callback"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/push"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // Accounts records authorizations; *accounts.Service satisfies it.
@@ -57,7 +57,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	infoType, err := h.serve(ctx, r)
 	status := http.StatusOK
 	if err != nil {
-		status = callback.Reject(w, err)
+		status = push.Reject(w, err)
 	} else {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("success"))
@@ -76,24 +76,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(ctx context.Context, r *http.Request) (string, error) {
-	push, err := callback.Open(r, h.crypter)
+	in, err := push.Open(r, h.crypter)
 	if err != nil {
 		return "", err
 	}
-	if push.Envelope.AppID != "" && push.Envelope.AppID != h.crypter.AppID() {
-		return "", &callback.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope AppId %q is not this component", push.Envelope.AppID)}
+	if in.Envelope.AppID != "" && in.Envelope.AppID != h.crypter.AppID() {
+		return "", &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope AppId %q is not this component", in.Envelope.AppID)}
 	}
-	f, err := wxmsg.Parse(push.Plaintext)
+	f, err := wxxml.Parse(in.Plaintext)
 	if err != nil {
-		return "", &callback.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("parse event: %w", err)}
+		return "", &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("parse event: %w", err)}
 	}
 	infoType := f.Get("InfoType")
 	if appID := f.Get("AppId"); appID != h.crypter.AppID() {
-		return infoType, &callback.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("event AppId %q is not this component", appID)}
+		return infoType, &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("event AppId %q is not this component", appID)}
 	}
 	createTime, err := strconv.ParseInt(f.Get("CreateTime"), 10, 64)
 	if err != nil {
-		return infoType, &callback.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("CreateTime: %w", err)}
+		return infoType, &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("CreateTime: %w", err)}
 	}
 	at := time.Unix(createTime, 0)
 
@@ -103,7 +103,7 @@ func (h *Handler) serve(ctx context.Context, r *http.Request) (string, error) {
 	case "authorized", "updateauthorized":
 		code := f.Get("AuthorizationCode")
 		if code == "" {
-			return infoType, &callback.Error{Status: http.StatusBadRequest, Err: errors.New("authorization event without AuthorizationCode")}
+			return infoType, &push.Error{Status: http.StatusBadRequest, Err: errors.New("authorization event without AuthorizationCode")}
 		}
 		res, err := h.accounts.Authorize(ctx, code, "")
 		if err != nil && !errors.Is(err, accounts.ErrInProgress) {
@@ -114,7 +114,7 @@ func (h *Handler) serve(ctx context.Context, r *http.Request) (string, error) {
 	case "unauthorized":
 		appID := f.Get("AuthorizerAppid")
 		if appID == "" {
-			return infoType, &callback.Error{Status: http.StatusBadRequest, Err: errors.New("unauthorized event without AuthorizerAppid")}
+			return infoType, &push.Error{Status: http.StatusBadRequest, Err: errors.New("unauthorized event without AuthorizerAppid")}
 		}
 		return infoType, h.accounts.Revoke(ctx, appID, at)
 	default:
@@ -130,7 +130,7 @@ func (h *Handler) serve(ctx context.Context, r *http.Request) (string, error) {
 
 func (h *Handler) storeTicket(ctx context.Context, ticket string, createTime time.Time) error {
 	if ticket == "" {
-		return &callback.Error{Status: http.StatusBadRequest, Err: errors.New("component_verify_ticket push without ComponentVerifyTicket")}
+		return &push.Error{Status: http.StatusBadRequest, Err: errors.New("component_verify_ticket push without ComponentVerifyTicket")}
 	}
 	err := h.store.PutTicket(ctx, store.Ticket{
 		ComponentAppID: h.crypter.AppID(),

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/pushtest"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
-	"github.com/wxcomponent/wxcomponent/shared/internal/pushtest"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
 )
 
 const path = "/wechat/component/ticket"

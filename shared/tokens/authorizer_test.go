@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
 
 func TestRefreshAuthorizerOutcomes(t *testing.T) {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
 )
 
 // countingStore counts authorizer reads, to see the cache at work.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"log/slog"
 	"net"
 	"net/http"

@@ -3,7 +3,7 @@ package wechat
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"io"
 	"log/slog"
 	"net/http"

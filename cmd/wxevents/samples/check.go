@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // Check reports how a function's response to e differs from e.Want.
@@ -62,7 +62,7 @@ func checkReply(name string, envelope []byte, content string) error {
 	if err != nil {
 		return fmt.Errorf("%s: open reply %q: %w", name, truncate(string(envelope), 300), err)
 	}
-	f, err := wxmsg.Parse(doc)
+	f, err := wxxml.Parse(doc)
 	if err != nil {
 		return fmt.Errorf("%s: parse reply: %w", name, err)
 	}

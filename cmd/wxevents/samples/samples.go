@@ -26,8 +26,8 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 // The sample component and its secrets. They are public: never configure a
@@ -142,21 +142,21 @@ func Events(start time.Time) ([]Event, error) {
 	}
 	b := builder{crypter: crypter}
 	at := func(minutes int) time.Time { return start.UTC().Add(time.Duration(minutes) * time.Minute) }
-	component := wxmsg.Text("AppId", ComponentAppID)
+	component := wxxml.Text("AppId", ComponentAppID)
 	success := Want{Status: 200, Body: "success"}
 
 	b.push("ticket-component-verify-ticket", routes.Ticket, at(0), component, "",
-		component, wxmsg.Int("CreateTime", at(0).Unix()),
-		wxmsg.Text("InfoType", "component_verify_ticket"),
-		wxmsg.Text("ComponentVerifyTicket", Ticket),
+		component, wxxml.Int("CreateTime", at(0).Unix()),
+		wxxml.Text("InfoType", "component_verify_ticket"),
+		wxxml.Text("ComponentVerifyTicket", Ticket),
 	).want(success)
 	b.push("ticket-authorized", routes.Ticket, at(1), component, "",
-		component, wxmsg.Int("CreateTime", at(1).Unix()),
-		wxmsg.Text("InfoType", "authorized"),
-		wxmsg.Text("AuthorizerAppid", AuthorizerAppID),
-		wxmsg.Text("AuthorizationCode", AuthCode),
-		wxmsg.Int("AuthorizationCodeExpiredTime", at(61).Unix()),
-		wxmsg.Text("PreAuthCode", PreAuthCode),
+		component, wxxml.Int("CreateTime", at(1).Unix()),
+		wxxml.Text("InfoType", "authorized"),
+		wxxml.Text("AuthorizerAppid", AuthorizerAppID),
+		wxxml.Text("AuthorizationCode", AuthCode),
+		wxxml.Int("AuthorizationCodeExpiredTime", at(61).Unix()),
+		wxxml.Text("PreAuthCode", PreAuthCode),
 	).want(success)
 	b.page("authorize-start", at(2), authorize.StartPath, url.Values{"customer": {Customer}}.Encode(), "").
 		want(Want{Status: 200, Contains: []string{"componentloginpage", "component_appid=" + ComponentAppID}})
@@ -170,27 +170,27 @@ func Events(start time.Time) ([]Event, error) {
 		"state="+state+"&auth_code="+AuthCode+"&expires_in=3600", "https://mp.weixin.qq.com/").
 		want(Want{Status: 200, Contains: []string{"授权成功", AuthorizerAppID, Customer}})
 
-	toAccount := wxmsg.Text("ToUserName", AuthorizerUserName)
+	toAccount := wxxml.Text("ToUserName", AuthorizerUserName)
 	b.push("message-text", routes.Message, at(4), toAccount, UserOpenID,
-		toAccount, wxmsg.Text("FromUserName", UserOpenID), wxmsg.Int("CreateTime", at(4).Unix()),
-		wxmsg.Text("MsgType", "text"), wxmsg.Text("Content", "你好, sample"),
-		wxmsg.Int("MsgId", 24000000000000001),
+		toAccount, wxxml.Text("FromUserName", UserOpenID), wxxml.Int("CreateTime", at(4).Unix()),
+		wxxml.Text("MsgType", "text"), wxxml.Text("Content", "你好, sample"),
+		wxxml.Int("MsgId", 24000000000000001),
 	).want(success)
 	b.push("message-event-subscribe", routes.Message, at(5), toAccount, UserOpenID,
-		toAccount, wxmsg.Text("FromUserName", UserOpenID), wxmsg.Int("CreateTime", at(5).Unix()),
-		wxmsg.Text("MsgType", "event"), wxmsg.Text("Event", "subscribe"), wxmsg.Text("EventKey", ""),
+		toAccount, wxxml.Text("FromUserName", UserOpenID), wxxml.Int("CreateTime", at(5).Unix()),
+		wxxml.Text("MsgType", "event"), wxxml.Text("Event", "subscribe"), wxxml.Text("EventKey", ""),
 	).want(success)
-	toRelease := wxmsg.Text("ToUserName", ReleaseUserName)
+	toRelease := wxxml.Text("ToUserName", ReleaseUserName)
 	b.pushTo("message-release-check", ReleaseAppID, at(6), toRelease, ReleaseOpenID,
-		toRelease, wxmsg.Text("FromUserName", ReleaseOpenID), wxmsg.Int("CreateTime", at(6).Unix()),
-		wxmsg.Text("MsgType", "text"), wxmsg.Text("Content", ReleaseText),
-		wxmsg.Int("MsgId", 24000000000000002),
+		toRelease, wxxml.Text("FromUserName", ReleaseOpenID), wxxml.Int("CreateTime", at(6).Unix()),
+		wxxml.Text("MsgType", "text"), wxxml.Text("Content", ReleaseText),
+		wxxml.Int("MsgId", 24000000000000002),
 	).want(Want{Status: 200, ReplyText: ReleaseText + "_callback"})
 
 	b.push("ticket-unauthorized", routes.Ticket, at(7), component, "",
-		component, wxmsg.Int("CreateTime", at(7).Unix()),
-		wxmsg.Text("InfoType", "unauthorized"),
-		wxmsg.Text("AuthorizerAppid", AuthorizerAppID),
+		component, wxxml.Int("CreateTime", at(7).Unix()),
+		wxxml.Text("InfoType", "unauthorized"),
+		wxxml.Text("AuthorizerAppid", AuthorizerAppID),
 	).want(success)
 
 	// EventBridge Scheduler sends the schedule's Input (template.yaml).
@@ -253,7 +253,7 @@ func (b *builder) want(w Want) {
 }
 
 // push adds an encrypted, signed push to function's route.
-func (b *builder) push(name, function string, at time.Time, outer wxmsg.Field, openID string, inner ...wxmsg.Field) *builder {
+func (b *builder) push(name, function string, at time.Time, outer wxxml.Field, openID string, inner ...wxxml.Field) *builder {
 	path := routePath(function)
 	if function == routes.Message {
 		path = strings.Replace(path, "{appid}", AuthorizerAppID, 1)
@@ -262,15 +262,15 @@ func (b *builder) push(name, function string, at time.Time, outer wxmsg.Field, o
 }
 
 // pushTo adds a push to another account's message URL.
-func (b *builder) pushTo(name, appID string, at time.Time, outer wxmsg.Field, openID string, inner ...wxmsg.Field) *builder {
+func (b *builder) pushTo(name, appID string, at time.Time, outer wxxml.Field, openID string, inner ...wxxml.Field) *builder {
 	path := strings.Replace(routePath(routes.Message), "{appid}", appID, 1)
 	return b.addPush(name, routes.Message, path, at, outer, openID, inner)
 }
 
-func (b *builder) addPush(name, function, path string, at time.Time, outer wxmsg.Field, openID string, inner []wxmsg.Field) *builder {
+func (b *builder) addPush(name, function, path string, at time.Time, outer wxxml.Field, openID string, inner []wxxml.Field) *builder {
 	b.name = name
 	random := b.bytes("aes random")
-	encrypt := b.crypter.EncryptWithRandom([16]byte(random[:16]), wxmsg.Build(inner...))
+	encrypt := b.crypter.EncryptWithRandom([16]byte(random[:16]), wxxml.Build(inner...))
 	ts := strconv.FormatInt(at.Unix(), 10)
 	nb := b.bytes("nonce")
 	nonce := strconv.FormatUint(uint64(binary.BigEndian.Uint32(nb[:4])), 10)
@@ -285,7 +285,7 @@ func (b *builder) addPush(name, function, path string, at time.Time, outer wxmsg
 		q = append(q, [2]string{"openid", openID})
 	}
 	q = append(q, [2]string{"encrypt_type", "aes"}, [2]string{"msg_signature", wxcrypto.MsgSignature(ComponentToken, ts, nonce, encrypt)})
-	body := wxmsg.Build(outer, wxmsg.Text("Encrypt", encrypt))
+	body := wxxml.Build(outer, wxxml.Text("Encrypt", encrypt))
 
 	req := b.request(function, httpCtx("POST", path, WeChatIP, "Mozilla/4.0"), at, q)
 	req.Headers["content-type"] = "text/xml"

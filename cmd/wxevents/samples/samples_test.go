@@ -17,13 +17,13 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/wxcomponent/wxcomponent/cmd/wxevents/samples"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim/simtest"
-	"github.com/wxcomponent/wxcomponent/shared/wxcrypto"
-	"github.com/wxcomponent/wxcomponent/shared/wxmsg"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
 func sampleEvents(t *testing.T) []samples.Event {
@@ -60,7 +60,7 @@ func TestPushesAreSignedAndDecrypt(t *testing.T) {
 			if err := c.VerifySignature(q["signature"], q["timestamp"], q["nonce"]); err != nil {
 				t.Errorf("signature: %v", err)
 			}
-			env, err := wxmsg.ParseEnvelope([]byte(req.Body))
+			env, err := wxxml.ParseEnvelope([]byte(req.Body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestPushesAreSignedAndDecrypt(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decrypt: %v", err)
 			}
-			f, err := wxmsg.Parse(plain)
+			f, err := wxxml.Parse(plain)
 			if err != nil {
 				t.Fatalf("parse %q: %v", plain, err)
 			}

@@ -9,7 +9,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/wxcomponent/wxcomponent/shared/wechatsim"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 )
 
 // SetUpSim makes sim the WeChat that sent the samples: it registers the

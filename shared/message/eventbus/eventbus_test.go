@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/wxcomponent/wxcomponent/internal/motoserver"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
-	"github.com/wxcomponent/wxcomponent/shared/motoserver"
 )
 
 const textMessage = `<xml><ToUserName><![CDATA[gh_00000000a11e]]></ToUserName><FromUserName><![CDATA[oUser1]]></FromUserName>` +

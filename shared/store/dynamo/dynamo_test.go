@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wxcomponent/wxcomponent/shared/motoserver"
+	"github.com/wxcomponent/wxcomponent/internal/motoserver"
+	"github.com/wxcomponent/wxcomponent/internal/storetest"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
-	"github.com/wxcomponent/wxcomponent/shared/store/storetest"
 )
 
 // inspected is a store that can read its raw items.

@@ -1,0 +1,5 @@
+//go:build race
+
+package wxxml
+
+const raceEnabled = true

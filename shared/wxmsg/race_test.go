@@ -1,5 +1,0 @@
-//go:build race
-
-package wxmsg
-
-const raceEnabled = true
