@@ -164,7 +164,7 @@ func BenchmarkOurs(b *testing.B) {
 		Store:   newMemStore(now),
 		Router:  router,
 		Now:     now,
-		Log:     slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}))
 	ps := pushes(b, pool)
 	run(b, mux, ps, func(i int) {

@@ -103,7 +103,11 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 			_ = srv.Shutdown(shutdown)
 		})
 	}
-	serve(platformLn, d.routes())
+	routes, err := d.routes()
+	if err != nil {
+		return err
+	}
+	serve(platformLn, routes)
 
 	if simulated {
 		d.sim = wechatsim.New(wechatsim.Options{TicketInterval: o.ticketEvery, BaseURL: u.Sim, Logger: log.With("service", "wechatsim")})

@@ -25,13 +25,16 @@ var homeTemplate = template.Must(template.New("home.html").Funcs(template.FuncMa
 }).ParseFS(templates, "templates/home.html"))
 
 // routes is the platform's own routes plus the dev pages.
-func (d *devServer) routes() http.Handler {
-	mux := d.p.Mux()
+func (d *devServer) routes() (http.Handler, error) {
+	mux, err := d.p.Mux()
+	if err != nil {
+		return nil, err
+	}
 	mux.HandleFunc("GET /{$}", d.home)
 	mux.HandleFunc("GET /dev/state", d.stateJSON)
 	mux.HandleFunc("POST /dev/refresh", d.refreshNow)
 	mux.HandleFunc("POST /dev/release-check", d.releaseCheck)
-	return mux
+	return mux, nil
 }
 
 // state is what the home page shows.

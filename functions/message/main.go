@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	platform.StartHTTPFunction(routes.Message, func(p *platform.Platform) http.Handler {
+	platform.StartHTTPFunction(routes.Message, func(p *platform.Platform) (http.Handler, error) {
 		p.Forwarder = eventbus.FromEnv(p.AWS, os.Getenv)
 		return p.MessageHandler()
 	})

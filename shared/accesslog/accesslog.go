@@ -22,14 +22,20 @@ type Options struct {
 
 type lineKey struct{}
 
-// line is what a handler adds to its request's log line.
-type line struct{ attrs []slog.Attr }
+// line is one request's log line in the making; one allocation holds what
+// a handler usually adds, the response writer's wrapper and the output.
+type line struct {
+	recorder
+	added []slog.Attr
+	buf   [6]slog.Attr
+	out   [10]slog.Attr
+}
 
 // Add puts attrs on the log line of the request that ctx belongs to. Outside
 // the middleware it does nothing.
 func Add(ctx context.Context, attrs ...slog.Attr) {
 	if l, ok := ctx.Value(lineKey{}).(*line); ok {
-		l.attrs = append(l.attrs, attrs...)
+		l.added = append(l.added, attrs...)
 	}
 }
 
@@ -50,12 +56,12 @@ func Handler(opts Options, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := now()
-		l := &line{attrs: make([]slog.Attr, 0, 8)}
-		rec := &recorder{ResponseWriter: w}
+		l := &line{recorder: recorder{ResponseWriter: w}}
+		l.added = l.buf[:0]
 		ctx := context.WithValue(r.Context(), lineKey{}, l)
 		r = r.WithContext(ctx)
-		next.ServeHTTP(rec, r)
-		status := rec.status
+		next.ServeHTTP(&l.recorder, r)
+		status := l.status
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -66,12 +72,13 @@ func Handler(opts Options, next http.Handler) http.Handler {
 		case status >= 400:
 			level = slog.LevelWarn
 		}
-		attrs := append([]slog.Attr{
+		attrs := append(l.out[:0],
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
 			slog.Int("status", status),
 			slog.Int64("latency_ms", now().Sub(start).Milliseconds()),
-		}, l.attrs...)
+		)
+		attrs = append(attrs, l.added...)
 		log.LogAttrs(ctx, level, msg, attrs...)
 	})
 }

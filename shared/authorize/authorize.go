@@ -33,6 +33,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wxcomponent/wxcomponent/shared/accesslog"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
@@ -100,8 +101,14 @@ type Options struct {
 	Logger     *slog.Logger     // nil: slog.Default()
 }
 
-// Handler serves StartPath and CallbackPath. It is safe for concurrent use.
-type Handler struct {
+// Routes of the two pages.
+const (
+	StartPattern    = "GET " + StartPath
+	CallbackPattern = "GET " + CallbackPath
+)
+
+// pages serves StartPath and CallbackPath. It is safe for concurrent use.
+type pages struct {
 	tokens     ComponentTokens
 	wx         WeChat
 	accounts   Accounts
@@ -114,21 +121,51 @@ type Handler struct {
 	now        func() time.Time
 	log        *slog.Logger
 	csp        string // the pages' Content-Security-Policy
-	// misconfigured is set when Options cannot work; every request then gets
-	// an error page rather than a link that fails later at WeChat.
-	misconfigured error
 }
 
-// NewHandler returns the handler of both pages; mount it on both routes of
-// the authorize function. Invalid options are logged, and the handler then
-// answers every request with a 503 page.
-func NewHandler(opts Options) *Handler {
+// NewHandler returns the handler of both pages, routed on StartPattern and
+// CallbackPattern. Options that cannot work are an error, so that a
+// function with a bad configuration fails its cold start rather than
+// serving links that fail later at WeChat.
+func NewHandler(opts Options) (http.Handler, error) {
+	return newMux(opts, StartPattern, CallbackPattern)
+}
+
+// NewStartHandler returns the handler of the start page alone, routed on
+// StartPattern.
+func NewStartHandler(opts Options) (http.Handler, error) {
+	return newMux(opts, StartPattern)
+}
+
+// NewCallbackHandler returns the handler of WeChat's redirect back alone,
+// routed on CallbackPattern.
+func NewCallbackHandler(opts Options) (http.Handler, error) {
+	return newMux(opts, CallbackPattern)
+}
+
+func newMux(opts Options, patterns ...string) (http.Handler, error) {
+	p, err := newPages(opts)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, pattern := range patterns {
+		serve := p.serveStart
+		if pattern == CallbackPattern {
+			serve = p.serveCallback
+		}
+		mux.Handle(pattern, p.logged(serve))
+	}
+	return accesslog.Handler(accesslog.Options{Logger: p.log, Message: "authorize page"}, mux), nil
+}
+
+func newPages(opts Options) (*pages, error) {
 	mpBase := strings.TrimRight(cmp.Or(opts.MPBase, wechat.DefaultMPBase), "/")
 	mobileBase := wechat.DefaultMobileBase
 	if mpBase != wechat.DefaultMPBase {
 		mobileBase = mpBase
 	}
-	h := &Handler{
+	h := &pages{
 		tokens:     opts.Tokens,
 		wx:         opts.WeChat,
 		accounts:   opts.Accounts,
@@ -147,15 +184,14 @@ func NewHandler(opts Options) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.misconfigured = h.check(opts)
-	if h.misconfigured != nil {
-		h.log.Error("authorize pages misconfigured", "err", h.misconfigured)
+	if err := h.check(opts); err != nil {
+		return nil, fmt.Errorf("authorize pages: %w", err)
 	}
-	return h
+	return h, nil
 }
 
 // check validates the options, and parses SuccessURL.
-func (h *Handler) check(opts Options) error {
+func (h *pages) check(opts Options) error {
 	var errs []error
 	if opts.Tokens == nil || opts.WeChat == nil || opts.Accounts == nil {
 		errs = append(errs, errors.New("options Tokens, WeChat and Accounts are required"))
@@ -193,50 +229,28 @@ func absoluteURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// ServeHTTP serves the start page and the callback.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	var out outcome
-	switch {
-	case h.misconfigured != nil:
-		out = h.problem(w, r, failure{status: http.StatusServiceUnavailable, what: notConfigured, err: h.misconfigured})
-	case r.URL.Path == StartPath:
-		out = h.serveStart(w, r)
-	case r.URL.Path == CallbackPath:
-		out = h.serveCallback(w, r)
-	default:
-		http.NotFound(w, r)
-		return
-	}
-	level := slog.LevelInfo
-	switch {
-	case out.status >= 500:
-		level = slog.LevelError
-	case out.status >= 400:
-		level = slog.LevelWarn
-	}
-	attrs := []any{"path", r.URL.Path, "status", out.status, "latency_ms", time.Since(start).Milliseconds()}
-	if out.customer != "" {
-		attrs = append(attrs, "customer_ref", out.customer)
-	}
-	if out.appID != "" {
-		attrs = append(attrs, "authorizer_appid", out.appID)
-	}
-	if out.ref != "" {
-		attrs = append(attrs, "ref", out.ref)
-	}
-	if out.err != nil {
-		attrs = append(attrs, "err", out.err)
-	}
-	h.log.Log(r.Context(), level, "authorize page", attrs...)
+// logged serves a page and puts its outcome on the access log's line.
+func (h *pages) logged(serve func(http.ResponseWriter, *http.Request) outcome) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := serve(w, r)
+		attrs := make([]slog.Attr, 0, 4)
+		if out.customer != "" {
+			attrs = append(attrs, slog.String("customer_ref", out.customer))
+		}
+		if out.appID != "" {
+			attrs = append(attrs, slog.String("authorizer_appid", out.appID))
+		}
+		if out.ref != "" {
+			attrs = append(attrs, slog.String("ref", out.ref))
+		}
+		if out.err != nil {
+			attrs = append(attrs, slog.Any("err", out.err))
+		}
+		accesslog.Add(r.Context(), attrs...)
+	})
 }
 
-// outcome is what ServeHTTP logs about a request.
+// outcome is what a page logs about a request.
 type outcome struct {
 	status   int
 	customer string
@@ -320,7 +334,7 @@ func validAppID(s string) bool {
 }
 
 // serveStart creates a pre_auth_code and serves the page with WeChat's links.
-func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) outcome {
+func (h *pages) serveStart(w http.ResponseWriter, r *http.Request) outcome {
 	ctx := r.Context()
 	opts, err := parseLinkOptions(r.URL.Query())
 	if err != nil {
@@ -408,7 +422,7 @@ func onPhone(ua string) bool {
 
 // baseURL is the platform's public base URL: Options.PublicURL or the
 // request's scheme and host.
-func (h *Handler) baseURL(r *http.Request) (string, error) {
+func (h *pages) baseURL(r *http.Request) (string, error) {
 	if h.publicURL != "" {
 		return h.publicURL, nil
 	}
@@ -463,7 +477,7 @@ func validHost(host string) bool {
 
 // serveCallback checks the state, exchanges the authorization code and shows
 // the account, or sends the browser to SuccessURL.
-func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) outcome {
+func (h *pages) serveCallback(w http.ResponseWriter, r *http.Request) outcome {
 	ctx := r.Context()
 	q := r.URL.Query()
 	// The state is checked before anything reaches WeChat or the store.
@@ -545,7 +559,7 @@ func classify(err error) failure {
 }
 
 // problem serves an error page for f and returns what to log.
-func (h *Handler) problem(w http.ResponseWriter, r *http.Request, f failure) outcome {
+func (h *pages) problem(w http.ResponseWriter, r *http.Request, f failure) outcome {
 	ref := newRef()
 	v := problemView{problemText: problemTexts[f.what], status: f.status, ref: ref}
 	if base, err := h.baseURL(r); err == nil && f.what.offersRetry() {

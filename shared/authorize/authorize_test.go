@@ -171,7 +171,7 @@ type env struct {
 	store    *sqlite.Store
 	wx       *fakeWeChat
 	accounts *accounts.Service
-	handler  *Handler
+	handler  http.Handler
 }
 
 // setup varies an env.
@@ -211,7 +211,11 @@ func newEnv(t *testing.T, s setup) *env {
 	if s.configure != nil {
 		s.configure(&o)
 	}
-	e.handler = NewHandler(o)
+	h, err := NewHandler(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.handler = h
 	return e
 }
 
@@ -288,6 +292,35 @@ func links(t *testing.T, body string) map[string]*url.URL {
 		out[m[1]] = u
 	}
 	return out
+}
+
+func TestBadOptionsFailConstruction(t *testing.T) {
+	good := Options{Tokens: tokens.New(tokens.Options{}), WeChat: newFakeWeChat(), Accounts: fakeAccounts{}, ComponentAppID: componentAppID, StateSecret: testSecret}
+	tests := []struct {
+		name      string
+		configure func(*Options)
+		want      string
+	}{
+		{"short state secret", func(o *Options) { o.StateSecret = "short" }, "state secret"},
+		{"no component appid", func(o *Options) { o.ComponentAppID = "" }, "component appid"},
+		{"no accounts", func(o *Options) { o.Accounts = nil }, "Accounts"},
+		{"relative success URL", func(o *Options) { o.SuccessURL = "/done" }, "success URL"},
+		{"MP base not http", func(o *Options) { o.MPBase = "ftp://mp.example" }, "MP base"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := good
+			tt.configure(&o)
+			for _, build := range []func(Options) (http.Handler, error){NewHandler, NewStartHandler, NewCallbackHandler} {
+				if h, err := build(o); err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("handler %v, error %v; want an error naming %q", h, err, tt.want)
+				}
+			}
+		})
+	}
+	if _, err := NewHandler(good); err != nil {
+		t.Fatalf("good options: %v", err)
+	}
 }
 
 func TestPathsMatchRoutes(t *testing.T) {
@@ -492,7 +525,6 @@ func TestStartPageErrors(t *testing.T) {
 		{"no ticket yet", StartPath, setup{noTicket: true}, nil, http.StatusServiceUnavailable, "服务正在准备中", 0},
 		{"WeChat busy", StartPath, setup{}, []error{&wechat.Error{API: "api_create_preauthcode", Code: -1, Msg: "system error"}}, http.StatusBadGateway, "WeChat is not responding", 1},
 		{"WeChat unreachable", StartPath, setup{}, []error{&url.Error{Op: "Post", URL: "https://api.example", Err: errors.New("connection refused")}}, http.StatusBadGateway, "微信暂时无法访问", 1},
-		{"misconfigured", StartPath, setup{configure: func(o *Options) { o.StateSecret = "short" }}, nil, http.StatusServiceUnavailable, "服务尚未配置", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -857,7 +889,7 @@ func TestBaseURL(t *testing.T) {
 		{name: "host with userinfo", host: "a@evil.example", wantErr: true},
 		{name: "bad port", host: "wx.example.com:99999", wantErr: true},
 	}
-	h := &Handler{}
+	h := &pages{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/wechat/authorize", nil)

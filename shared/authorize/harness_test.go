@@ -18,6 +18,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
+	"github.com/wxcomponent/wxcomponent/shared/ticket"
 )
 
 // The component the tests register with the simulator. Test values only.
@@ -88,11 +89,13 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(func() { p.Close() })
 	s.platform = p
 
-	mux := http.NewServeMux()
-	for _, r := range routes.For(routes.Ticket) {
-		mux.Handle(r.Pattern(), p.Handler(routes.Ticket))
+	ticketHandler, err := p.Handler(routes.Ticket)
+	if err != nil {
+		t.Fatal(err)
 	}
-	h := authorize.NewHandler(authorize.Options{
+	mux := http.NewServeMux()
+	mux.Handle(ticket.Pattern, ticketHandler)
+	h, err := authorize.NewHandler(authorize.Options{
 		Tokens:         p.Tokens,
 		WeChat:         p.WeChat,
 		Accounts:       p.Accounts,
@@ -102,9 +105,11 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		Now:            s.clock.Now,
 		Logger:         log,
 	})
-	for _, r := range routes.For(routes.Authorize) {
-		mux.Handle(r.Pattern(), h)
+	if err != nil {
+		t.Fatal(err)
 	}
+	mux.Handle(authorize.StartPattern, h)
+	mux.Handle(authorize.CallbackPattern, h)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	s.platformURL = srv.URL

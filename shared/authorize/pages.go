@@ -264,7 +264,6 @@ type problemKind int
 
 const (
 	internal problemKind = iota
-	notConfigured
 	badParameters
 	badLink
 	linkExpired
@@ -277,7 +276,7 @@ const (
 
 // offersRetry reports whether a new start page could help.
 func (k problemKind) offersRetry() bool {
-	return k != badParameters && k != notConfigured
+	return k != badParameters
 }
 
 // problemText is what an error page says.
@@ -290,11 +289,6 @@ var problemTexts = map[problemKind]problemText{
 		bilingual{"出错了", "Something went wrong"},
 		bilingual{"处理授权时发生了内部错误。请稍后重试；如果问题持续，请联系我们并提供下方的错误代码。",
 			"An internal error occurred while processing the authorization. Please try again later; if it persists, contact us with the error code below."},
-	},
-	notConfigured: {
-		bilingual{"服务尚未配置", "Service not configured"},
-		bilingual{"授权服务的配置不完整，暂时无法使用。请联系平台管理员。",
-			"The authorization service is not fully configured yet. Please contact the platform's administrator."},
 	},
 	badParameters: {
 		bilingual{"链接参数无效", "Invalid link"},
@@ -370,7 +364,7 @@ func (v problemView) write(p *page) {
 // securityHeaders are set on every page. referrer is the page's
 // Referrer-Policy: the callback's URL holds the authorization code, and
 // WeChat's image CDN refuses avatars requested with a foreign Referer.
-func (h *Handler) securityHeaders(w http.ResponseWriter, referrer string) {
+func (h *pages) securityHeaders(w http.ResponseWriter, referrer string) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Content-Security-Policy", h.csp)
@@ -380,7 +374,7 @@ func (h *Handler) securityHeaders(w http.ResponseWriter, referrer string) {
 }
 
 // render writes c as a complete page.
-func (h *Handler) render(w http.ResponseWriter, status int, referrer string, c content) {
+func (h *pages) render(w http.ResponseWriter, status int, referrer string, c content) {
 	var p page
 	p.layout(c)
 	h.securityHeaders(w, referrer)

@@ -100,7 +100,7 @@ func benchReceive(b *testing.B, st store.Store, pushes []benchPush, tick func(i 
 		Store:   st,
 		Router:  r,
 		Now:     clock,
-		Log:     slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}))
 
 	// One request and one writer, reset for each push, so that the harness

@@ -82,7 +82,7 @@ func FuzzHandler(f *testing.F) {
 	f.Fuzz(func(t *testing.T, plaintext []byte) {
 		// A store of its own: the same MsgId in another input is another
 		// message here.
-		h := serve(message.NewHandler(message.Options{Crypter: c, Store: newMemStore(now), Router: r, Now: now, Log: slog.New(slog.DiscardHandler)}))
+		h := serve(message.NewHandler(message.Options{Crypter: c, Store: newMemStore(now), Router: r, Now: now, Logger: slog.New(slog.DiscardHandler)}))
 		encrypt, err := c.Encrypt(plaintext)
 		if err != nil {
 			t.Skip()

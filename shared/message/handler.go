@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/accesslog"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/push"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
@@ -68,12 +69,15 @@ type Options struct {
 	// 0 means DefaultRetryWait, a negative value not at all.
 	RetryWait time.Duration
 	Now       func() time.Time // nil: time.Now
-	Log       *slog.Logger     // nil: slog.Default()
+	Logger    *slog.Logger     // nil: slog.Default()
 }
 
-// Handler serves the message URL, POST /wechat/{appid}/callback. It is
-// safe for concurrent use.
-type Handler struct {
+// Pattern is the route of the message URL; the account's appid is its path
+// value "appid".
+const Pattern = "POST /wechat/{appid}/callback"
+
+// handler serves the message URL. It is safe for concurrent use.
+type handler struct {
 	crypter   *wxcrypto.Crypter
 	store     store.Store
 	router    *Router
@@ -88,10 +92,9 @@ type Handler struct {
 	active map[string]time.Time // authorizer appid -> believed active until
 }
 
-// NewHandler returns the handler of the message URL. It reads the account's
-// appid from the request's path value "appid".
-func NewHandler(opts Options) *Handler {
-	h := &Handler{
+// NewHandler returns the handler of the message URL, routed on Pattern.
+func NewHandler(opts Options) http.Handler {
+	h := &handler{
 		crypter:   opts.Crypter,
 		store:     opts.Store,
 		router:    opts.Router,
@@ -100,7 +103,7 @@ func NewHandler(opts Options) *Handler {
 		forwarder: opts.Forwarder,
 		retryWait: opts.RetryWait,
 		now:       opts.Now,
-		log:       opts.Log,
+		log:       opts.Logger,
 		active:    make(map[string]time.Time),
 	}
 	if h.router == nil {
@@ -118,7 +121,9 @@ func NewHandler(opts Options) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	return h
+	mux := http.NewServeMux()
+	mux.Handle(Pattern, h)
+	return accesslog.Handler(accesslog.Options{Logger: h.log, Message: "message"}, mux)
 }
 
 // Outcomes, as logged.
@@ -145,41 +150,29 @@ type result struct {
 // push's nonce, "success", or an error status (401 bad signature, 400
 // malformed, 413 too large, 500 a failure of the platform) with nothing
 // handled.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	appID := r.PathValue("appid")
 	// One timestamp for the reply's CreateTime and its envelope.
 	ts := strconv.FormatInt(h.now().Unix(), 10)
 	res, q := h.serve(ctx, r, appID, ts)
-
-	status := http.StatusOK
 	if res.err == nil {
 		res.err = h.answer(w, res.value, q, ts)
 	}
 	if res.err != nil {
-		status = push.Reject(w, res.err)
+		push.Reject(w, res.err)
 		if res.outcome != outcomeRejected {
 			res.outcome = outcomeFailed
 		}
 	}
-
-	level := slog.LevelInfo
-	switch {
-	case status >= 500:
-		level = slog.LevelError
-	case status >= 400, res.outcome == outcomeUnknown, res.outcome == outcomeRevoked:
-		level = slog.LevelWarn
-	}
-	// Five attributes or fewer fit a record without an allocation; an
-	// event's type is its Event, which no message type shares.
-	attrs := [6]slog.Attr{
+	// Four attributes or fewer fit the access log's line without an
+	// allocation; an event's type is its Event, which no message type
+	// shares.
+	attrs := [4]slog.Attr{
 		slog.String("authorizer_appid", appID),
 		slog.String("outcome", res.outcome),
-		slog.Int("status", status),
-		slog.Int64("latency_ms", time.Since(start).Milliseconds()),
 	}
-	n := 4
+	n := 2
 	if m := res.msg; m != nil {
 		typ := m.MsgType
 		if m.IsEvent() {
@@ -192,11 +185,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs[n] = slog.Any("err", res.err)
 		n++
 	}
-	h.log.LogAttrs(ctx, level, "message", attrs[:n]...)
+	accesslog.Add(ctx, attrs[:n]...)
 }
 
 // serve authenticates, parses, de-duplicates and handles the push.
-func (h *Handler) serve(ctx context.Context, r *http.Request, appID, ts string) (result, push.Query) {
+func (h *handler) serve(ctx context.Context, r *http.Request, appID, ts string) (result, push.Query) {
 	if appID == "" {
 		return result{outcome: outcomeRejected, err: &push.Error{Status: http.StatusBadRequest, Err: errors.New("no appid in the path")}}, push.Query{}
 	}
@@ -265,7 +258,7 @@ func outcomeFor(value []byte) string {
 
 // checkAccount returns outcomeUnknown or outcomeRevoked for an account whose
 // messages are not handled, "" for an active one.
-func (h *Handler) checkAccount(ctx context.Context, appID string) (string, error) {
+func (h *handler) checkAccount(ctx context.Context, appID string) (string, error) {
 	now := h.now()
 	h.mu.Lock()
 	until, ok := h.active[appID]
@@ -305,7 +298,7 @@ func seenKey(m *Message) string {
 // handle runs the message's handler (and the forwarder beside it) under
 // the claim on key and records what to answer. On failure the claim is
 // released, so that a retry of the push runs the handler again.
-func (h *Handler) handle(ctx context.Context, m *Message, key string, release bool, ts string) ([]byte, error) {
+func (h *handler) handle(ctx context.Context, m *Message, key string, release bool, ts string) ([]byte, error) {
 	forwarded := h.forward(ctx, m)
 	reply, err := h.dispatch(ctx, m, release)
 	var value []byte
@@ -329,7 +322,7 @@ func (h *Handler) handle(ctx context.Context, m *Message, key string, release bo
 }
 
 // dispatch runs the release check's case or the routed handler.
-func (h *Handler) dispatch(ctx context.Context, m *Message, release bool) (reply Reply, err error) {
+func (h *handler) dispatch(ctx context.Context, m *Message, release bool) (reply Reply, err error) {
 	if release {
 		if r, ok, err := h.releaseCase(ctx, m); ok {
 			return r, err
@@ -352,7 +345,7 @@ func (h *Handler) dispatch(ctx context.Context, m *Message, release bool) (reply
 }
 
 // value renders the reply as stored and answered, created at ts.
-func (h *Handler) value(r Reply, m *Message, ts string) ([]byte, error) {
+func (h *handler) value(r Reply, m *Message, ts string) ([]byte, error) {
 	switch {
 	case r.empty:
 		return []byte(seenEmpty), nil
@@ -368,7 +361,7 @@ func (h *Handler) value(r Reply, m *Message, ts string) ([]byte, error) {
 
 // forward starts forwarding m, if a Forwarder is set, and returns a function
 // that waits for it to finish: in Lambda nothing may run after the answer.
-func (h *Handler) forward(ctx context.Context, m *Message) (wait func()) {
+func (h *handler) forward(ctx context.Context, m *Message) (wait func()) {
 	if h.forwarder == nil {
 		return func() {}
 	}
@@ -389,7 +382,7 @@ func (h *Handler) forward(ctx context.Context, m *Message) (wait func()) {
 // message under key to record its answer. It returns that answer; or
 // owner true when the first attempt gave the message up and this call
 // claimed it; or neither when the first attempt is still running.
-func (h *Handler) awaitFirst(ctx context.Context, key string) (value []byte, owner bool, err error) {
+func (h *handler) awaitFirst(ctx context.Context, key string) (value []byte, owner bool, err error) {
 	deadline := time.Now().Add(h.retryWait)
 	for backoff := 20 * time.Millisecond; ; backoff = min(2*backoff, 250*time.Millisecond) {
 		left := time.Until(deadline)
@@ -417,7 +410,7 @@ func (h *Handler) awaitFirst(ctx context.Context, key string) (value []byte, own
 
 // answer writes value: a reply document encrypted and signed at timestamp
 // ts, or "success", or nothing.
-func (h *Handler) answer(w http.ResponseWriter, value []byte, q push.Query, ts string) error {
+func (h *handler) answer(w http.ResponseWriter, value []byte, q push.Query, ts string) error {
 	switch string(value) {
 	case seenSuccess:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -32,7 +32,7 @@ func newHandler(t *testing.T, st store.Store, router *message.Router, opts messa
 	if opts.Now == nil {
 		opts.Now = now
 	}
-	opts.Log = slog.New(slog.DiscardHandler)
+	opts.Logger = slog.New(slog.DiscardHandler)
 	return serve(message.NewHandler(opts))
 }
 

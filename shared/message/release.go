@@ -56,7 +56,7 @@ func isReleaseAccount(appID, userName string) bool {
 // releaseCase answers a push to a test account as the release check
 // expects. ok is false for a message that is none of its cases, which goes
 // to the router like any other.
-func (h *Handler) releaseCase(ctx context.Context, m *Message) (r Reply, ok bool, err error) {
+func (h *handler) releaseCase(ctx context.Context, m *Message) (r Reply, ok bool, err error) {
 	switch {
 	case m.MsgType == TypeEvent:
 		return TextReply(m.Event + releaseEventSuffix), true, nil
@@ -75,7 +75,7 @@ func (h *Handler) releaseCase(ctx context.Context, m *Message) (r Reply, ok bool
 // the customer-service API with the access token that exchange returned.
 // It runs before the push is answered, inside WeChat's five seconds, because
 // a Lambda function is frozen as soon as it has answered.
-func (h *Handler) answerQueryAuth(ctx context.Context, toUser, code string) error {
+func (h *handler) answerQueryAuth(ctx context.Context, toUser, code string) error {
 	if h.accounts == nil || h.wechat == nil {
 		return errors.New("release check: no accounts service or WeChat client configured")
 	}

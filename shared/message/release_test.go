@@ -18,6 +18,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
+	"github.com/wxcomponent/wxcomponent/shared/ticket"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
@@ -53,15 +54,19 @@ func TestReleaseCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ticketHandler, err := p.Handler(routes.Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/wechat/component/ticket", p.Handler(routes.Ticket))
-	mux.Handle("POST /wechat/{appid}/callback", message.NewHandler(message.Options{
+	mux.Handle(ticket.Pattern, ticketHandler)
+	mux.Handle(message.Pattern, message.NewHandler(message.Options{
 		Crypter:  p.Crypter,
 		Store:    p.Store,
 		Accounts: p.Accounts,
 		WeChat:   p.WeChat,
 		Now:      p.Now,
-		Log:      log,
+		Logger:   log,
 	}))
 	platformSrv := httptest.NewServer(mux)
 	t.Cleanup(platformSrv.Close)

@@ -11,22 +11,30 @@ import (
 )
 
 // StartHTTPFunction runs an API Gateway (HTTP API, payload 2.0) Lambda
-// function serving the handler that newHandler builds on the routes of
-// function, and never returns. A cold start that cannot build the platform
-// exits, so Lambda reports the init error.
-func StartHTTPFunction(function string, newHandler func(*Platform) http.Handler) {
+// function serving the handler that newHandler builds, and never returns. A
+// cold start that cannot build the platform or the handler exits, so Lambda
+// reports the init error rather than the function serving errors later.
+func StartHTTPFunction(function string, newHandler func(*Platform) (http.Handler, error)) {
 	p := coldStart(function)
-	lambda.Start(httpadapter.NewV2(Mount(function, newHandler(p))).ProxyWithContext)
+	h, err := newHandler(p)
+	if err != nil {
+		initFailed(function, err)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
 func coldStart(function string) *Platform {
 	p, err := FromAWS(context.Background())
 	if err != nil {
-		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("cold start failed", "function", function, "err", err)
-		os.Exit(1)
+		initFailed(function, err)
 	}
 	p.Log = p.Log.With("function", function)
 	return p
+}
+
+func initFailed(function string, err error) {
+	slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("cold start failed", "function", function, "err", err)
+	os.Exit(1)
 }
 
 // StartRefreshFunction runs the scheduled refresh Lambda function and never

@@ -121,13 +121,19 @@ func NewLogger(w *os.File) *slog.Logger {
 
 // TicketHandler is the ticket function's handler: WeChat's
 // authorization-event pushes.
-func (p *Platform) TicketHandler() http.Handler {
-	return ticket.NewHandler(p.Crypter, p.Store, p.Accounts, p.Now, p.Log)
+func (p *Platform) TicketHandler() (http.Handler, error) {
+	return ticket.NewHandler(ticket.Options{
+		Crypter:  p.Crypter,
+		Store:    p.Store,
+		Accounts: p.Accounts,
+		Now:      p.Now,
+		Logger:   p.Log,
+	}), nil
 }
 
 // AuthorizeHandler is the authorize function's handler: the start page and
 // WeChat's redirect back.
-func (p *Platform) AuthorizeHandler() http.Handler {
+func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 	return authorize.NewHandler(authorize.Options{
 		Tokens:         p.Tokens,
 		WeChat:         p.WeChat,
@@ -144,7 +150,7 @@ func (p *Platform) AuthorizeHandler() http.Handler {
 
 // MessageHandler is the message function's handler: every account's
 // messages and events, routed through p.Messages.
-func (p *Platform) MessageHandler() http.Handler {
+func (p *Platform) MessageHandler() (http.Handler, error) {
 	return message.NewHandler(message.Options{
 		Crypter:   p.Crypter,
 		Store:     p.Store,
@@ -153,18 +159,14 @@ func (p *Platform) MessageHandler() http.Handler {
 		WeChat:    p.WeChat,
 		Forwarder: p.Forwarder,
 		Now:       p.Now,
-		Log:       p.Log,
-	})
+		Logger:    p.Log,
+	}), nil
 }
 
-// Handler returns the handler of one HTTP function mounted on its routes.
-// A Lambda function's main names its own constructor instead (see
+// Handler returns the handler of one HTTP function, which routes its own
+// patterns. A Lambda function's main names its own constructor instead (see
 // StartHTTPFunction), so that its binary links only its own handler.
-func (p *Platform) Handler(function string) http.Handler {
-	return Mount(function, p.handler(function))
-}
-
-func (p *Platform) handler(function string) http.Handler {
+func (p *Platform) Handler(function string) (http.Handler, error) {
 	q := *p
 	q.Log = p.Log.With("function", function)
 	switch function {
@@ -175,32 +177,26 @@ func (p *Platform) handler(function string) http.Handler {
 	case routes.Message:
 		return q.MessageHandler()
 	}
-	panic("platform: no HTTP function " + function)
-}
-
-// Mount serves h on the routes of function (see package routes).
-func Mount(function string, h http.Handler) *http.ServeMux {
-	mux := http.NewServeMux()
-	for _, r := range routes.For(function) {
-		mux.Handle(r.Pattern(), h)
-	}
-	return mux
+	return nil, fmt.Errorf("platform: no HTTP function %q", function)
 }
 
 // Mux returns one handler serving every function's routes, as the local dev
 // server does.
-func (p *Platform) Mux() *http.ServeMux {
+func (p *Platform) Mux() (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	handlers := map[string]http.Handler{}
 	for _, r := range routes.All {
 		h, ok := handlers[r.Function]
 		if !ok {
-			h = p.handler(r.Function)
+			var err error
+			if h, err = p.Handler(r.Function); err != nil {
+				return nil, fmt.Errorf("%s function: %w", r.Function, err)
+			}
 			handlers[r.Function] = h
 		}
 		mux.Handle(r.Pattern(), h)
 	}
-	return mux
+	return mux, nil
 }
 
 // Close releases the store when it holds resources (the embedded store).

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/accesslog"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/push"
@@ -26,8 +27,23 @@ type Accounts interface {
 	Revoke(ctx context.Context, appID string, at time.Time) error
 }
 
-// Handler answers authorization-event pushes.
-type Handler struct {
+// Pattern is the route of the authorization-event URL.
+const Pattern = "POST /wechat/component/ticket"
+
+// Options configure the handler.
+type Options struct {
+	// Crypter holds the component's Token, EncodingAESKey and appid.
+	Crypter  *wxcrypto.Crypter
+	Store    store.Store
+	Accounts Accounts
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one line per push; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// handler answers authorization-event pushes.
+type handler struct {
 	crypter  *wxcrypto.Crypter
 	store    store.Store
 	accounts Accounts
@@ -35,47 +51,37 @@ type Handler struct {
 	log      *slog.Logger
 }
 
-// NewHandler returns the handler of the authorization-event URL. crypter
-// holds the component's Token, EncodingAESKey and appid. now and log may be
-// nil.
-func NewHandler(crypter *wxcrypto.Crypter, s store.Store, accts Accounts, now func() time.Time, log *slog.Logger) *Handler {
-	if now == nil {
-		now = time.Now
+// NewHandler returns the handler of the authorization-event URL, routed on
+// Pattern.
+func NewHandler(opts Options) http.Handler {
+	h := &handler{crypter: opts.Crypter, store: opts.Store, accounts: opts.Accounts, now: opts.Now, log: opts.Logger}
+	if h.now == nil {
+		h.now = time.Now
 	}
-	if log == nil {
-		log = slog.Default()
+	if h.log == nil {
+		h.log = slog.Default()
 	}
-	return &Handler{crypter: crypter, store: s, accounts: accts, now: now, log: log}
+	mux := http.NewServeMux()
+	mux.Handle(Pattern, h)
+	return accesslog.Handler(accesslog.Options{Logger: h.log, Message: "authorization event"}, mux)
 }
 
 // ServeHTTP verifies, decrypts and handles one push, answering exactly
 // "success" when it was handled. A push that fails authentication or parsing
 // changes nothing.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	ctx := r.Context()
-	infoType, err := h.serve(ctx, r)
-	status := http.StatusOK
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	infoType, err := h.serve(r.Context(), r)
+	accesslog.Add(r.Context(), slog.String("info_type", infoType))
 	if err != nil {
-		status = push.Reject(w, err)
-	} else {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("success"))
+		accesslog.Add(r.Context(), slog.Any("err", err))
+		push.Reject(w, err)
+		return
 	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	} else if status >= 400 {
-		level = slog.LevelWarn
-	}
-	attrs := []any{"info_type", infoType, "status", status, "latency_ms", time.Since(start).Milliseconds()}
-	if err != nil {
-		attrs = append(attrs, "err", err)
-	}
-	h.log.Log(ctx, level, "authorization event", attrs...)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("success"))
 }
 
-func (h *Handler) serve(ctx context.Context, r *http.Request) (string, error) {
+func (h *handler) serve(ctx context.Context, r *http.Request) (string, error) {
 	in, err := push.Open(r, h.crypter)
 	if err != nil {
 		return "", err
@@ -128,7 +134,7 @@ func (h *Handler) serve(ctx context.Context, r *http.Request) (string, error) {
 	}
 }
 
-func (h *Handler) storeTicket(ctx context.Context, ticket string, createTime time.Time) error {
+func (h *handler) storeTicket(ctx context.Context, ticket string, createTime time.Time) error {
 	if ticket == "" {
 		return &push.Error{Status: http.StatusBadRequest, Err: errors.New("component_verify_ticket push without ComponentVerifyTicket")}
 	}

@@ -76,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{store: st, accounts: &recordingAccounts{}, logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
-	f.handler = ticket.NewHandler(crypter, st, f.accounts, now, log)
+	f.handler = ticket.NewHandler(ticket.Options{Crypter: crypter, Store: st, Accounts: f.accounts, Now: now, Logger: log})
 	return f
 }
 

@@ -230,7 +230,11 @@ func invoke(ctx context.Context, p *platform.Platform, e samples.Event) ([]byte,
 	if err := json.Unmarshal(e.Payload, &req); err != nil {
 		return nil, err
 	}
-	resp, err := httpadapter.NewV2(p.Handler(e.Function)).ProxyWithContext(ctx, req)
+	h, err := p.Handler(e.Function)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := httpadapter.NewV2(h).ProxyWithContext(ctx, req)
 	if err != nil {
 		return nil, err
 	}
