@@ -8,7 +8,7 @@
 // It behaves like WeChat, not like whatever makes a client pass: the same
 // paths and JSON field names, WeChat's error codes and messages, the
 // lifetimes of tickets (12 h), tokens (7200 s, a superseded one 5 more
-// minutes), pre-authorization codes (10 min, single use) and authorization
+// minutes), pre-authorization codes (1800 s, single use) and authorization
 // codes (1 h, single use), and WeChat's 5-second answer limit on pushes.
 //
 // Time comes from Options.Clock (a simulated clock that tests advance; due
@@ -39,7 +39,7 @@ const (
 	TokenLifetime         = 7200 * time.Second // component and authorizer access tokens
 	SupersededGrace       = 5 * time.Minute    // how long a replaced token keeps working
 	TicketLifetime        = 12 * time.Hour     // component_verify_ticket
-	PreAuthCodeLifetime   = 10 * time.Minute   // pre_auth_code
+	PreAuthCodeLifetime   = 1800 * time.Second // pre_auth_code, per the current doc text (its example still shows 600)
 	AuthCodeLifetime      = time.Hour          // authorization code (auth_code)
 	MediaLifetime         = 72 * time.Hour     // temporary media
 	CustomMessageWindow   = 48 * time.Hour     // custom messages after the user's last message
@@ -150,6 +150,9 @@ type Sim struct {
 	mediaQueue   []expiring
 	generated    int // accounts made by AddAccounts
 
+	rotation rotation // guarded by mu
+	uses     refreshUses
+
 	faults faultTable
 	stats  callStats
 	events eventLog
@@ -162,8 +165,12 @@ type pair struct{ component, authorizer string }
 
 type component struct {
 	Component
-	crypter     *wxcrypto.Crypter
-	tickets     map[string]time.Time // ticket -> issued
+	crypter *wxcrypto.Crypter
+	tickets map[string]time.Time // ticket -> issued
+	// exchanged holds the accounts whose authorization code this component
+	// exchanged with api_query_auth at least once: only those carry a
+	// refresh_token in api_get_authorizer_list.
+	exchanged   map[string]bool
 	ticketQueue []string
 	lastTicket  string
 	authorizers []string // authorized accounts, in authorization order
@@ -173,6 +180,10 @@ type grant struct {
 	refreshToken string
 	funcInfo     []int
 	authTime     time.Time
+	// previous is the refresh token that rotation replaced; it keeps
+	// working until previousUntil.
+	previous      string
+	previousUntil time.Time
 }
 
 type token struct {
@@ -341,7 +352,7 @@ func (s *Sim) AddComponent(c Component) error {
 	if old, ok := s.components[c.AppID]; ok {
 		old.Component, old.crypter = c, crypter
 	} else {
-		s.components[c.AppID] = &component{Component: c, crypter: crypter, tickets: map[string]time.Time{}}
+		s.components[c.AppID] = &component{Component: c, crypter: crypter, tickets: map[string]time.Time{}, exchanged: map[string]bool{}}
 		s.compOrder = append(s.compOrder, c.AppID)
 	}
 	s.mu.Unlock()
