@@ -58,12 +58,12 @@ func newEnv(t *testing.T) *env {
 type answers struct {
 	base http.RoundTripper
 	mu   sync.Mutex
-	on   func(r *http.Request, api string) error // nil: nothing to do
+	on   func(r *http.Request, api string, body []byte) error // nil: nothing to do
 }
 
 // onAnswer sets what happens as each answer arrives; a non-nil error from
 // fn replaces the answer.
-func (a *answers) onAnswer(fn func(r *http.Request, api string) error) {
+func (a *answers) onAnswer(fn func(r *http.Request, api string, body []byte) error) {
 	a.mu.Lock()
 	a.on = fn
 	a.mu.Unlock()
@@ -83,7 +83,7 @@ func (a *answers) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if err := on(r, path.Base(r.URL.Path)); err != nil {
+	if err := on(r, path.Base(r.URL.Path), body); err != nil {
 		return nil, err
 	}
 	return resp, nil

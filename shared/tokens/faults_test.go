@@ -51,7 +51,7 @@ func TestTokenStoredWhenCallerGivesUpAfterAnswer(t *testing.T) {
 			e := newEnv(t)
 			e.pushTicket()
 			id := e.addAccounts(1)[0]
-			e.answers.onAnswer(func(r *http.Request, api string) error {
+			e.answers.onAnswer(func(r *http.Request, api string, _ []byte) error {
 				if api == tt.api {
 					cancelCaller(r)
 				}
@@ -94,7 +94,7 @@ func TestLostLeaseStopsBeforeTheWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := e.authorizer(id)
-			e.answers.onAnswer(func(_ *http.Request, api string) error {
+			e.answers.onAnswer(func(_ *http.Request, api string, _ []byte) error {
 				if api != wechatsim.APIAuthorizerToken {
 					return nil
 				}
