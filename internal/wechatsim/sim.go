@@ -10,6 +10,12 @@
 // lifetimes of tickets (12 h), tokens (7200 s, a superseded one 5 more
 // minutes), pre-authorization codes (1800 s, single use) and authorization
 // codes (1 h, single use), and WeChat's 5-second answer limit on pushes.
+// api_get_authorizer_list carries an account's refresh_token only once the
+// platform exchanged one of its codes with api_query_auth, an API outside
+// the permission sets an account granted answers 61007, and a path WeChat
+// does not serve answers 40066 "invalid url". RotateRefreshTokens turns on
+// an optional mode in which every api_authorizer_token rotates the refresh
+// token, so that tests meet a lost answer the way WeChat can produce it.
 //
 // Time comes from Options.Clock (a simulated clock that tests advance; due
 // ticket pushes run inside Advance) or from Options.Now (nil: real time, with

@@ -7,7 +7,10 @@
 // never handed out with less than MinValidity left. When a token is missing,
 // about to expire, or rejected by WeChat, it is refreshed on demand under the
 // same per-account lease the refresh job takes, so no two processes (and no
-// two goroutines of one) refresh the same token at once.
+// two goroutines of one) refresh the same token at once. The lease is
+// extended while the work runs, and work whose lease another process took
+// stops before it writes. A token WeChat issued is stored even when the
+// caller's context ends with the answer.
 package tokens
 
 import (
