@@ -57,7 +57,8 @@ const (
 	// MinValidity is the least time left on a token handed to a caller: a call
 	// made with it must reach WeChat before it expires.
 	MinValidity = 2 * time.Minute
-	// LeaseTTL bounds a refresh; a holder that dies frees the account after it.
+	// LeaseTTL is how long a lease lasts unless extended; live work extends
+	// it every LeaseTTL/3, so a holder that dies frees the account after it.
 	LeaseTTL = 30 * time.Second
 )
 
