@@ -300,9 +300,13 @@ func (c *command) refresh(ctx context.Context, p *platform.Platform, stdout io.W
 }
 
 // recover compares every account WeChat lists with the store and restores
-// the refresh tokens that differ or are missing.
+// the refresh tokens that differ or are missing. WeChat lists a refresh
+// token only for accounts the platform exchanged with api_query_auth at
+// least once; such an account that the store does not hold as active with a
+// token of its own is reported as needing re-authorization, and nothing is
+// written for it.
 func (c *command) recover(ctx context.Context, p *platform.Platform, stdout, stderr io.Writer) error {
-	var listed, restored, failed int
+	var listed, restored, reauth, failed int
 	var errs error
 	err := p.Tokens.EachListed(ctx, func(item wechat.AuthorizerListItem) bool {
 		listed++
@@ -315,14 +319,21 @@ func (c *command) recover(ctx context.Context, p *platform.Platform, stdout, std
 			errs = errors.Join(errs, err)
 			return true
 		}
+		if item.RefreshToken == "" && cur.RefreshToken != "" && cur.Status == store.StatusActive {
+			return true // nothing to compare with: the stored token stands until WeChat rejects it
+		}
 		if cur.RefreshToken == item.RefreshToken && cur.Status == store.StatusActive {
 			return true
 		}
 		_, err = p.Tokens.RestoreRefreshToken(ctx, item.AuthorizerAppID, cur.RefreshToken, item.RefreshToken)
-		if errors.Is(err, tokens.ErrSuperseded) {
+		switch {
+		case errors.Is(err, tokens.ErrSuperseded):
 			return true // re-authorized or revoked while we looked: the newer record stands
-		}
-		if err != nil {
+		case errors.Is(err, tokens.ErrNeedsReauth):
+			reauth++
+			fmt.Fprintf(stdout, "%s needs re-authorization: WeChat lists no refresh token for it\n", item.AuthorizerAppID)
+			return true
+		case err != nil:
 			failed++
 			errs = errors.Join(errs, fmt.Errorf("restore %s: %w", item.AuthorizerAppID, err))
 			return true
@@ -331,7 +342,7 @@ func (c *command) recover(ctx context.Context, p *platform.Platform, stdout, std
 		fmt.Fprintf(stdout, "%s restored\n", item.AuthorizerAppID)
 		return true
 	})
-	fmt.Fprintf(stdout, "checked %d accounts listed by WeChat: %d restored, %d failed\n", listed, restored, failed)
+	fmt.Fprintf(stdout, "checked %d accounts listed by WeChat: %d restored, %d need re-authorization, %d failed\n", listed, restored, reauth, failed)
 	return errors.Join(err, errs)
 }
 

@@ -115,12 +115,29 @@ func authorizerTests() []test {
 			wantErr(t, "update with empty refresh token", err, store.ErrEmptyRefreshToken)
 			wantAuthorizer(t, e, v1)
 
-			fresh := newAuthorizer("wxnew", e.clock.Now())
-			fresh.RefreshToken = ""
-			_, err = e.s.PutAuthorizer(e.ctx, fresh)
-			wantErr(t, "create with empty refresh token", err, store.ErrEmptyRefreshToken)
-			_, err = e.s.GetAuthorizer(e.ctx, "wxnew")
-			wantErr(t, "get after refused create", err, store.ErrNotFound)
+			blank := v1
+			blank.RefreshToken = " \t\n"
+			_, err = e.s.PutAuthorizer(e.ctx, blank)
+			wantErr(t, "update with a blank refresh token", err, store.ErrEmptyRefreshToken)
+			wantAuthorizer(t, e, v1)
+
+			// Not through the read-modify-write helper either, nor for an
+			// account that can no longer be refreshed.
+			_, err = store.UpdateAuthorizer(e.ctx, e.s, "wxacct", func(a *store.Authorizer) error {
+				a.RefreshToken, a.Status, a.NextRefreshAt = "", store.StatusNeedsReauth, time.Time{}
+				return nil
+			})
+			wantErr(t, "UpdateAuthorizer emptying the refresh token", err, store.ErrEmptyRefreshToken)
+			wantAuthorizer(t, e, v1)
+
+			for _, rt := range []string{"", " "} {
+				fresh := newAuthorizer("wxnew", e.clock.Now())
+				fresh.RefreshToken = rt
+				_, err = e.s.PutAuthorizer(e.ctx, fresh)
+				wantErr(t, fmt.Sprintf("create with refresh token %q", rt), err, store.ErrEmptyRefreshToken)
+				_, err = e.s.GetAuthorizer(e.ctx, "wxnew")
+				wantErr(t, "get after refused create", err, store.ErrNotFound)
+			}
 		}},
 		{"NeverExpires", func(t *testing.T, e *env) {
 			now := e.clock.Now()

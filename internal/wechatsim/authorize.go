@@ -80,7 +80,7 @@ func (s *Sim) confirm(ctx context.Context, req authRequest) (Authorization, erro
 	if !update {
 		comp.authorizers = append(comp.authorizers, acct.AppID)
 	}
-	s.grants[key] = &grant{refreshToken: "refreshtoken@@@" + randomString(43), funcInfo: funcInfo, authTime: now}
+	s.grants[key] = &grant{refreshToken: newRefreshToken(), funcInfo: funcInfo, authTime: now}
 	code, exp := s.newAuthCode(req.component, acct.AppID, now)
 	to := comp.target()
 	s.mu.Unlock()
@@ -231,6 +231,8 @@ func (s *Sim) Restore(componentAppID, authorizerAppID, refreshToken string, func
 		comp.authorizers = append(comp.authorizers, authorizerAppID)
 	}
 	s.grants[key] = &grant{refreshToken: refreshToken, funcInfo: slices.Clone(funcInfo), authTime: authTime}
+	// The platform holds the token, so it had exchanged a code for it.
+	comp.exchanged[authorizerAppID] = true
 	return nil
 }
 

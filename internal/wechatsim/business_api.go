@@ -124,7 +124,7 @@ func (s *Sim) tokenAuthorizer(r *http.Request) string {
 }
 
 // granted reports whether the account granted the component one of the
-// permission sets. s.mu is held.
+// permission sets; an API outside them answers 61007. s.mu is held.
 func (s *Sim) granted(owner pair, sets ...int) bool {
 	g, ok := s.grants[owner]
 	if !ok {
@@ -224,7 +224,7 @@ func (s *Sim) handleCustomSend(w http.ResponseWriter, r *http.Request) {
 		case f == nil:
 			e = wxErr(codeInvalidOpenID)
 		case !s.granted(t.owner, 1, 19):
-			e = wxErr(codeAPIUnauthorized)
+			e = wxErr(codeUnauthorizedAPI)
 		}
 	}
 	if e == nil {
@@ -327,8 +327,11 @@ type userInfoJSON struct {
 
 // userInfo looks a follower up for user/info. s.mu is held (read).
 func (s *Sim) userInfo(t *token, acct *account, openID, lang string) (userInfoJSON, *apiError) {
-	if acct.Kind != OfficialAccount || !s.granted(t.owner, 2) {
+	if acct.Kind != OfficialAccount {
 		return userInfoJSON{}, wxErr(codeAPIUnauthorized)
+	}
+	if !s.granted(t.owner, 2) {
+		return userInfoJSON{}, wxErr(codeUnauthorizedAPI)
 	}
 	f, ok := acct.followers[openID]
 	if !ok {

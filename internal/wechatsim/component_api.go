@@ -270,6 +270,7 @@ func (s *Sim) handleQueryAuth(w http.ResponseWriter, r *http.Request) {
 			return nil, wxErr(codeNotAuthorized)
 		}
 		code.used = true
+		s.components[req.ComponentAppID].exchanged[code.authorizer] = true
 		t := s.issueToken(key, req.Code, now)
 		return struct {
 			Info any `json:"authorization_info"`
@@ -297,15 +298,17 @@ func (s *Sim) handleAuthorizerToken(w http.ResponseWriter, r *http.Request) {
 		if e != nil {
 			return nil, e
 		}
-		if req.RefreshToken != g.refreshToken {
-			return nil, wxErr(codeRefreshTokenReject)
+		owner := pair{req.ComponentAppID, req.AuthorizerAppID}
+		refresh, e := s.presentRefreshToken(owner, g, req.RefreshToken, now)
+		if e != nil {
+			return nil, e
 		}
-		t := s.issueToken(pair{req.ComponentAppID, req.AuthorizerAppID}, "", now)
+		t := s.issueToken(owner, "", now)
 		return struct {
 			AccessToken  string `json:"authorizer_access_token"`
 			ExpiresIn    int    `json:"expires_in"`
 			RefreshToken string `json:"authorizer_refresh_token"`
-		}{t.value, int(TokenLifetime.Seconds()), g.refreshToken}, nil
+		}{t.value, int(TokenLifetime.Seconds()), refresh}, nil
 	})
 }
 
@@ -461,9 +464,11 @@ func (s *Sim) handleGetAuthorizerList(w http.ResponseWriter, r *http.Request) {
 		Offset         int    `json:"offset"`
 		Count          int    `json:"count"`
 	}
+	// Since 2023 WeChat lists refresh_token only for the accounts the
+	// platform exchanged with api_query_auth at least once.
 	type item struct {
 		AuthorizerAppID string `json:"authorizer_appid"`
-		RefreshToken    string `json:"refresh_token"`
+		RefreshToken    string `json:"refresh_token,omitempty"`
 		AuthTime        int64  `json:"auth_time"`
 	}
 	s.serveAPI(w, r, APIGetAuthorizerList, &req, nil, func(time.Time) (any, *apiError) {
@@ -482,7 +487,11 @@ func (s *Sim) handleGetAuthorizerList(w http.ResponseWriter, r *http.Request) {
 		list := make([]item, 0, end-start)
 		for _, id := range c.authorizers[start:end] {
 			g := s.grants[pair{c.AppID, id}]
-			list = append(list, item{id, g.refreshToken, g.authTime.Unix()})
+			it := item{AuthorizerAppID: id, AuthTime: g.authTime.Unix()}
+			if c.exchanged[id] {
+				it.RefreshToken = g.refreshToken
+			}
+			list = append(list, it)
 		}
 		return struct {
 			TotalCount int    `json:"total_count"`

@@ -58,6 +58,8 @@ func (s *Sim) routes() *http.ServeMux {
 	mux.HandleFunc("POST /sim/release-check", s.handleReleaseCheck)
 	mux.HandleFunc("GET /sim/avatar/{file}", s.handleAvatar)
 	mux.HandleFunc("GET /sim/qrcode/{file}", s.handleQRCode)
+
+	mux.HandleFunc("/", s.handleUnknownPath)
 	return mux
 }
 
@@ -529,4 +531,17 @@ func (s *Sim) handleQRCode(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(qrcodeSVG(a.AppID))
+}
+
+// handleUnknownPath answers a path nothing serves: below /sim/ with a
+// control error, elsewhere as WeChat answers an API path it does not have,
+// {"errcode":40066,"errmsg":"invalid url rid: …"} with status 200, so a
+// client calling a misspelt or retired API meets WeChat's error, not a
+// plain-text 404 that WeChat never sends.
+func (s *Sim) handleUnknownPath(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/sim/") {
+		controlError(w, http.StatusNotFound, fmt.Errorf("no control API %s %s", r.Method, r.URL.Path))
+		return
+	}
+	writeError(w, wxErr(codeInvalidURL))
 }

@@ -11,28 +11,31 @@ import (
 // own (see errmsg), as its API documentation and its answers in the wild
 // spell them.
 const (
-	codeSystemError        = -1
-	codeInvalidCredential  = 40001
-	codeInvalidOpenID      = 40003
-	codeInvalidMediaID     = 40007
-	codeInvalidMsgType     = 40008
-	codeInvalidAppID       = 40013
-	codeInvalidArgs        = 40097
-	codeInvalidAppSecret   = 40125
-	codeTokenMissing       = 41001
-	codeAppSecretMissing   = 41004
-	codeMissingComponent   = 41018
-	codeTokenExpired       = 42001
-	codeRequireGET         = 43001
-	codeRequirePOST        = 43002
-	codeEmptyPostData      = 44002
-	codeEmptyContent       = 44004
-	codeQuota              = 45009
-	codeOutOfTimeLimit     = 45015
-	codeDataFormat         = 47001
-	codeAPIUnauthorized    = 48001
+	codeSystemError       = -1
+	codeInvalidCredential = 40001
+	codeInvalidOpenID     = 40003
+	codeInvalidMediaID    = 40007
+	codeInvalidMsgType    = 40008
+	codeInvalidAppID      = 40013
+	codeInvalidURL        = 40066
+	codeInvalidArgs       = 40097
+	codeInvalidAppSecret  = 40125
+	codeTokenMissing      = 41001
+	codeAppSecretMissing  = 41004
+	codeMissingComponent  = 41018
+	codeTokenExpired      = 42001
+	codeRequireGET        = 43001
+	codeRequirePOST       = 43002
+	codeEmptyPostData     = 44002
+	codeEmptyContent      = 44004
+	codeQuota             = 45009
+	codeOutOfTimeLimit    = 45015
+	codeDataFormat        = 47001
+	codeAPIUnauthorized   = 48001 // the account itself lacks the API
+
 	codeNotAuthorized      = 61003
 	codeClientIP           = 61004
+	codeUnauthorizedAPI    = 61007
 	codeTicketExpired      = 61005
 	codeTicketInvalid      = 61006
 	codeCodeInvalid        = 61009
@@ -56,6 +59,8 @@ func errmsg(code int) string {
 		return "invalid message type"
 	case codeInvalidAppID:
 		return "invalid appid"
+	case codeInvalidURL:
+		return "invalid url"
 	case codeInvalidArgs:
 		return "invalid args"
 	case codeInvalidAppSecret:
@@ -88,6 +93,8 @@ func errmsg(code int) string {
 		return "component is not authorized by this account"
 	case codeClientIP:
 		return "access clientip is not registered"
+	case codeUnauthorizedAPI:
+		return "api is unauthorized to component"
 	case codeTicketExpired:
 		return "component ticket is expired"
 	case codeTicketInvalid:

@@ -8,8 +8,14 @@
 // It behaves like WeChat, not like whatever makes a client pass: the same
 // paths and JSON field names, WeChat's error codes and messages, the
 // lifetimes of tickets (12 h), tokens (7200 s, a superseded one 5 more
-// minutes), pre-authorization codes (10 min, single use) and authorization
+// minutes), pre-authorization codes (1800 s, single use) and authorization
 // codes (1 h, single use), and WeChat's 5-second answer limit on pushes.
+// api_get_authorizer_list carries an account's refresh_token only once the
+// platform exchanged one of its codes with api_query_auth, an API outside
+// the permission sets an account granted answers 61007, and a path WeChat
+// does not serve answers 40066 "invalid url". RotateRefreshTokens turns on
+// an optional mode in which every api_authorizer_token rotates the refresh
+// token, so that tests meet a lost answer the way WeChat can produce it.
 //
 // Time comes from Options.Clock (a simulated clock that tests advance; due
 // ticket pushes run inside Advance) or from Options.Now (nil: real time, with
@@ -39,7 +45,7 @@ const (
 	TokenLifetime         = 7200 * time.Second // component and authorizer access tokens
 	SupersededGrace       = 5 * time.Minute    // how long a replaced token keeps working
 	TicketLifetime        = 12 * time.Hour     // component_verify_ticket
-	PreAuthCodeLifetime   = 10 * time.Minute   // pre_auth_code
+	PreAuthCodeLifetime   = 1800 * time.Second // pre_auth_code, per the current doc text (its example still shows 600)
 	AuthCodeLifetime      = time.Hour          // authorization code (auth_code)
 	MediaLifetime         = 72 * time.Hour     // temporary media
 	CustomMessageWindow   = 48 * time.Hour     // custom messages after the user's last message
@@ -150,6 +156,9 @@ type Sim struct {
 	mediaQueue   []expiring
 	generated    int // accounts made by AddAccounts
 
+	rotation rotation // guarded by mu
+	uses     refreshUses
+
 	faults faultTable
 	stats  callStats
 	events eventLog
@@ -162,8 +171,12 @@ type pair struct{ component, authorizer string }
 
 type component struct {
 	Component
-	crypter     *wxcrypto.Crypter
-	tickets     map[string]time.Time // ticket -> issued
+	crypter *wxcrypto.Crypter
+	tickets map[string]time.Time // ticket -> issued
+	// exchanged holds the accounts whose authorization code this component
+	// exchanged with api_query_auth at least once: only those carry a
+	// refresh_token in api_get_authorizer_list.
+	exchanged   map[string]bool
 	ticketQueue []string
 	lastTicket  string
 	authorizers []string // authorized accounts, in authorization order
@@ -173,6 +186,10 @@ type grant struct {
 	refreshToken string
 	funcInfo     []int
 	authTime     time.Time
+	// previous is the refresh token that rotation replaced; it keeps
+	// working until previousUntil.
+	previous      string
+	previousUntil time.Time
 }
 
 type token struct {
@@ -341,7 +358,7 @@ func (s *Sim) AddComponent(c Component) error {
 	if old, ok := s.components[c.AppID]; ok {
 		old.Component, old.crypter = c, crypter
 	} else {
-		s.components[c.AppID] = &component{Component: c, crypter: crypter, tickets: map[string]time.Time{}}
+		s.components[c.AppID] = &component{Component: c, crypter: crypter, tickets: map[string]time.Time{}, exchanged: map[string]bool{}}
 		s.compOrder = append(s.compOrder, c.AppID)
 	}
 	s.mu.Unlock()

@@ -261,7 +261,24 @@ func TestRejects(t *testing.T) {
 			}
 			access := e.queryAuth(t, tok, auth.Code).obj("authorization_info").str("authorizer_access_token")
 			return e.customText(t, access, openID(cafe, 0), "hi").outcome()
-		}, "errcode 48001"},
+		}, "errcode 61007"},
+		{"user info without the permission", func(t *testing.T, e *env) string {
+			tok := e.componentToken(t)
+			auth, err := e.sim.confirm(context.Background(), authRequest{
+				component: testAppID, preAuthCode: e.preAuthCode(t, tok), authorizer: cafe, funcInfo: []int{1},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			access := e.queryAuth(t, tok, auth.Code).obj("authorization_info").str("authorizer_access_token")
+			return e.get(t, "/cgi-bin/user/info", url.Values{"access_token": {access}, "openid": {openID(cafe, 0)}}).outcome()
+		}, "errcode 61007"},
+		{"unknown API path", func(t *testing.T, e *env) string {
+			return e.post(t, "/cgi-bin/component/api_no_such_thing", cat(e.componentToken(t)), map[string]string{"component_appid": testAppID}).outcome()
+		}, "errcode 40066"},
+		{"retired API path", func(t *testing.T, e *env) string {
+			return e.get(t, "/cgi-bin/tools/shorturl", nil).outcome()
+		}, "errcode 40066"},
 		{"unknown media", func(t *testing.T, e *env) string {
 			access, _ := e.authorizerTokens(t, e.componentToken(t), cafe)
 			return e.get(t, "/cgi-bin/media/get", url.Values{"access_token": {access}, "media_id": {"made-up"}}).outcome()

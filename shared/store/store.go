@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -136,8 +137,8 @@ type Store interface {
 	GetComponentToken(ctx context.Context, componentAppID string) (ComponentToken, error)
 
 	// PutAuthorizer stores a if the stored version is a.Version (0: no item),
-	// else ErrConflict. An empty RefreshToken gives ErrEmptyRefreshToken and
-	// writes nothing. It returns the authorizer as stored, with the new version.
+	// else ErrConflict. A RefreshToken that CheckRefreshToken refuses gives
+	// ErrEmptyRefreshToken and writes nothing. It returns the authorizer as stored, with the new version.
 	PutAuthorizer(ctx context.Context, a Authorizer) (Authorizer, error)
 	// GetAuthorizer returns the authorizer or ErrNotFound.
 	GetAuthorizer(ctx context.Context, appID string) (Authorizer, error)
@@ -168,6 +169,16 @@ type Store interface {
 	PutSeenIfAbsent(ctx context.Context, key string, value []byte, expiresAt time.Time) ([]byte, error)
 	// PutSeen overwrites the record under key.
 	PutSeen(ctx context.Context, key string, value []byte, expiresAt time.Time) error
+}
+
+// CheckRefreshToken returns ErrEmptyRefreshToken for a refresh token that is
+// empty or only white space: every Store refuses to write one, as it would
+// replace the one token that keeps an account authorized.
+func CheckRefreshToken(refreshToken string) error {
+	if strings.TrimSpace(refreshToken) == "" {
+		return ErrEmptyRefreshToken
+	}
+	return nil
 }
 
 // maxUpdateAttempts bounds UpdateAuthorizer's retries under contention.

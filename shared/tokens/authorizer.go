@@ -63,14 +63,14 @@ func (o Outcome) String() string {
 // work.
 func (s *Source) RefreshAuthorizer(ctx context.Context, authorizerAppID, stale string, wait bool) (a store.Authorizer, outcome Outcome, err error) {
 	lease := "authorizer#" + authorizerAppID
-	err = s.leased(ctx, lease, wait, func() error {
-		a, outcome, err = s.refreshAuthorizer(ctx, authorizerAppID, stale)
+	err = s.leased(ctx, lease, wait, func(ctx context.Context, l *heldLease) error {
+		a, outcome, err = s.refreshAuthorizer(ctx, l, authorizerAppID, stale)
 		return err
 	})
 	return a, outcome, err
 }
 
-func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (store.Authorizer, Outcome, error) {
+func (s *Source) refreshAuthorizer(ctx context.Context, l *heldLease, appID, stale string) (store.Authorizer, Outcome, error) {
 	a, err := s.store.GetAuthorizer(ctx, appID)
 	if errors.Is(err, store.ErrNotFound) {
 		return a, Current, fmt.Errorf("%s: %w", appID, ErrNotAuthorized)
@@ -90,10 +90,10 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 	outcome := Refreshed
 	resp, err := s.fetchAuthorizerToken(ctx, appID, a.RefreshToken)
 	if wechat.Code(err) == codeNotAuthorized {
-		return s.markRevoked(ctx, a, err)
+		return s.markRevoked(ctx, l, a, err)
 	}
 	if wechat.Code(err) == codeRefreshTokenInvalid {
-		a, err = s.recover(ctx, a, err)
+		a, err = s.recover(ctx, l, a, err)
 		if err != nil {
 			return a, Current, err
 		}
@@ -114,10 +114,39 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 		return a, Current, fmt.Errorf("refresh %s: answer without a token or its lifetime", appID)
 	}
 
+	// From here on WeChat has issued a token: a deadline or cancellation of
+	// ctx no longer stops the work (see writeAfterAnswer).
 	used := a.RefreshToken
+	rotated := resp.AuthorizerRefreshToken != "" && resp.AuthorizerRefreshToken != used
+	ours := func(cur *store.Authorizer) bool {
+		// The stored token is the one presented, or the rotated one when an
+		// attempt that reported a failure was applied after all.
+		return cur.Status == store.StatusActive &&
+			(cur.RefreshToken == used || rotated && cur.RefreshToken == resp.AuthorizerRefreshToken)
+	}
+	if lerr := l.check(ctx); lerr != nil {
+		if rotated {
+			// The access token goes (the lease's new owner fetches its own,
+			// which supersedes it), but a rotated refresh token may be the
+			// only copy of the one WeChat accepts from now on.
+			_, err := s.write(ctx, a, func(cur *store.Authorizer) error {
+				if !ours(cur) {
+					return ErrSuperseded
+				}
+				cur.RefreshToken = resp.AuthorizerRefreshToken
+				cur.UpdatedAt = now
+				return nil
+			})
+			if err != nil && !errors.Is(err, ErrSuperseded) {
+				lerr = errors.Join(lerr, fmt.Errorf("store rotated refresh token of %s: %w", appID, err))
+			}
+		}
+		s.forgetAccount(appID)
+		return a, Current, lerr
+	}
 	expires := now.Add(time.Duration(resp.ExpiresIn) * time.Second)
-	stored, err := s.update(ctx, a, func(cur *store.Authorizer) error {
-		if cur.RefreshToken != used || cur.Status != store.StatusActive {
+	stored, err := s.write(ctx, a, func(cur *store.Authorizer) error {
+		if !ours(cur) {
 			return ErrSuperseded
 		}
 		cur.AccessToken = resp.AuthorizerAccessToken
@@ -146,6 +175,18 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 		return a, Current, fmt.Errorf("store token of %s: %w", appID, err)
 	}
 	return stored, outcome, nil
+}
+
+// write is update for a write of what WeChat issued: on a context detached
+// from ctx, repeated while it fails for a reason that may pass.
+func (s *Source) write(ctx context.Context, a store.Authorizer, fn func(cur *store.Authorizer) error) (store.Authorizer, error) {
+	var stored store.Authorizer
+	err := s.writeAfterAnswer(ctx, "authorizer "+a.AppID, func(ctx context.Context) error {
+		var err error
+		stored, err = s.update(ctx, a, fn)
+		return err
+	})
+	return stored, err
 }
 
 // update is store.UpdateAuthorizer starting from a, the record as this
@@ -207,7 +248,10 @@ func (s *Source) WithComponentToken(ctx context.Context, call func(cat string) e
 // markRevoked records that WeChat answered 61003 for a: the account removed
 // the platform and the unauthorized push never arrived. Without this the
 // account would stay due and be tried again every run, forever.
-func (s *Source) markRevoked(ctx context.Context, a store.Authorizer, cause error) (store.Authorizer, Outcome, error) {
+func (s *Source) markRevoked(ctx context.Context, l *heldLease, a store.Authorizer, cause error) (store.Authorizer, Outcome, error) {
+	if err := l.check(ctx); err != nil {
+		return a, Current, errors.Join(err, cause)
+	}
 	rejected := a.RefreshToken
 	revoked, err := s.update(ctx, a, func(cur *store.Authorizer) error {
 		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
@@ -235,20 +279,26 @@ func (s *Source) markRevoked(ctx context.Context, a store.Authorizer, cause erro
 // recover handles WeChat's 61023 (refresh token invalid) for a: it looks the
 // account up in api_get_authorizer_list. A different token there means the
 // account was re-authorized and the push was missed: it is stored and the
-// account is active and due again. Otherwise the account is marked
-// needs_reauth and leaves the refresh schedule. When the list cannot be read
-// the account is left as it is, so the next run tries again.
+// account is active and due again. Otherwise (not listed, listed with the
+// rejected token, or listed without a refresh token, as WeChat lists an
+// account the platform never exchanged with api_query_auth) the account is
+// marked needs_reauth and leaves the refresh schedule; its refresh token
+// stays as it was. When the list cannot be read the account is left as it
+// is, so the next run tries again.
 //
 // The returned authorizer is the stored one; when a re-authorization or a
 // revocation was stored meanwhile it is that record, with a nil error.
-func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (store.Authorizer, error) {
+func (s *Source) recover(ctx context.Context, l *heldLease, a store.Authorizer, cause error) (store.Authorizer, error) {
 	rejectedAt := time.Now()
 	rejected := a.RefreshToken
 	s.log.WarnContext(ctx, "refresh token rejected", "authorizer_appid", a.AppID, "err", cause)
 
-	listed, err := s.listedAfter(ctx, a.AppID, rejectedAt)
+	listed, found, err := s.listedAfter(ctx, a.AppID, rejectedAt)
 	if err != nil {
 		return a, fmt.Errorf("recover refresh token of %s: %w", a.AppID, errors.Join(cause, err))
+	}
+	if err := l.check(ctx); err != nil {
+		return a, errors.Join(err, cause)
 	}
 	if listed != "" && listed != rejected {
 		restored, err := s.RestoreRefreshToken(ctx, a.AppID, rejected, listed)
@@ -279,7 +329,21 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 		return a, fmt.Errorf("mark %s needs_reauth: %w", a.AppID, errors.Join(cause, err))
 	}
 	s.forgetAccount(a.AppID)
+	s.log.WarnContext(ctx, "account must authorize again", "authorizer_appid", a.AppID, "reason", unrecoverable(listed, found))
 	return marked, fmt.Errorf("%s: %w", a.AppID, errors.Join(ErrNeedsReauth, cause))
+}
+
+// unrecoverable says why api_get_authorizer_list had no other refresh token
+// for an account.
+func unrecoverable(listed string, found bool) string {
+	switch {
+	case !found:
+		return "not in the authorizer list"
+	case listed == "":
+		return "listed without a refresh token: never exchanged with api_query_auth"
+	default:
+		return "the list holds the rejected refresh token"
+	}
 }
 
 // listing is the last walk of api_get_authorizer_list. When many refresh
@@ -293,33 +357,35 @@ type listing struct {
 }
 
 // listedAfter returns the refresh token api_get_authorizer_list holds for
-// appID ("" when it is not listed), from a walk of the list that started
-// after the given time.
-func (s *Source) listedAfter(ctx context.Context, appID string, after time.Time) (string, error) {
+// appID ("" when the entry has none) and whether it is listed at all, from a
+// walk of the list that started after the given time.
+func (s *Source) listedAfter(ctx context.Context, appID string, after time.Time) (string, bool, error) {
 	select {
 	case s.listing.sem <- struct{}{}:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", false, ctx.Err()
 	}
 	defer func() { <-s.listing.sem }()
-	if s.listing.tokens != nil && s.listing.started.After(after) {
-		return s.listing.tokens[appID], nil
+	if s.listing.tokens == nil || !s.listing.started.After(after) {
+		started := time.Now()
+		listed := make(map[string]string)
+		err := s.EachListed(ctx, func(item wechat.AuthorizerListItem) bool {
+			listed[item.AuthorizerAppID] = item.RefreshToken
+			return true
+		})
+		if err != nil {
+			return "", false, err
+		}
+		s.listing.started, s.listing.tokens = started, listed
 	}
-	started := time.Now()
-	listed := make(map[string]string)
-	err := s.EachListed(ctx, func(item wechat.AuthorizerListItem) bool {
-		listed[item.AuthorizerAppID] = item.RefreshToken
-		return true
-	})
-	if err != nil {
-		return "", err
-	}
-	s.listing.started, s.listing.tokens = started, listed
-	return listed[appID], nil
+	token, found := s.listing.tokens[appID]
+	return token, found, nil
 }
 
 // ListedRefreshToken finds authorizerAppID in api_get_authorizer_list and
-// returns the refresh token WeChat holds for it ("" when it is not listed).
+// returns the refresh token WeChat lists for it: "" when it is not listed,
+// or listed without one (WeChat lists refresh tokens only of the accounts
+// the platform exchanged with api_query_auth at least once).
 func (s *Source) ListedRefreshToken(ctx context.Context, authorizerAppID string) (string, error) {
 	var found string
 	err := s.EachListed(ctx, func(item wechat.AuthorizerListItem) bool {
@@ -359,13 +425,21 @@ func (s *Source) EachListed(ctx context.Context, fn func(wechat.AuthorizerListIt
 
 // RestoreRefreshToken stores refreshToken for authorizerAppID and makes the
 // account active and due at once, provided its stored refresh token is still
-// rejected (so a concurrent re-authorization is never overwritten).
+// rejected (so a concurrent re-authorization is never overwritten). An empty
+// refreshToken (WeChat listed the account without one) restores nothing: it
+// returns ErrNeedsReauth, as only the account's admin can help then.
 func (s *Source) RestoreRefreshToken(ctx context.Context, authorizerAppID, rejected, refreshToken string) (store.Authorizer, error) {
+	if refreshToken == "" {
+		return store.Authorizer{}, fmt.Errorf("restore %s: WeChat lists no refresh token: %w", authorizerAppID, ErrNeedsReauth)
+	}
 	return store.UpdateAuthorizer(ctx, s.store, authorizerAppID, func(cur *store.Authorizer) error {
 		if cur.RefreshToken != rejected {
 			return ErrSuperseded
 		}
 		now := s.now()
+		if cur.ComponentAppID == "" {
+			cur.ComponentAppID = s.appID
+		}
 		cur.RefreshToken = refreshToken
 		cur.Status = store.StatusActive
 		cur.AccessToken = ""

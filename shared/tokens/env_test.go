@@ -1,10 +1,14 @@
 package tokens_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"path"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,14 +24,15 @@ const componentAppID = simtest.ComponentAppID
 // env is WeChat (the simulator on a simulated clock), the embedded store
 // and a Source, as one Lambda of the platform sees them.
 type env struct {
-	t     *testing.T
-	ctx   context.Context
-	clock *wechatsim.Clock
-	sim   *wechatsim.Sim
-	wx    *wechat.Client
-	store store.Store
-	src   *tokens.Source
-	users map[string]string // an openid of each account, for user/info
+	t       *testing.T
+	ctx     context.Context
+	clock   *wechatsim.Clock
+	sim     *wechatsim.Sim
+	answers *answers // WeChat's answers, as they arrive
+	wx      *wechat.Client
+	store   store.Store
+	src     *tokens.Source
+	users   map[string]string // an openid of each account, for user/info
 }
 
 func newEnv(t *testing.T) *env {
@@ -35,13 +40,73 @@ func newEnv(t *testing.T) *env {
 	se := simtest.Start(t)
 	e := &env{
 		t: t, ctx: t.Context(), clock: se.Clock, sim: se.Sim, store: se.Store, users: map[string]string{},
-		wx: wechat.New(wechat.Options{
-			BaseURL: se.URL, ComponentAppID: componentAppID, ComponentAppSecret: simtest.ComponentSecret,
-			Backoff: time.Millisecond, Logger: discard(),
-		}),
+		answers: &answers{base: http.DefaultTransport},
 	}
+	// The simulator's client: a Hang fault is a timeout at once.
+	e.wx = wechat.New(wechat.Options{
+		BaseURL: se.URL, ComponentAppID: componentAppID, ComponentAppSecret: simtest.ComponentSecret,
+		HTTPClient: se.Sim.Client(e.answers), Backoff: time.Millisecond, Logger: discard(),
+	})
 	e.src = e.newSource()
 	return e
+}
+
+// answers is a transport that lets a test act the moment one of WeChat's
+// answers has fully arrived, before the client reads it: cancel the caller's
+// context, as a deadline just after WeChat answered would, or lose the
+// answer, as a connection that breaks then would.
+type answers struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	on   func(r *http.Request, api string, body []byte) error // nil: nothing to do
+}
+
+// onAnswer sets what happens as each answer arrives; a non-nil error from
+// fn replaces the answer.
+func (a *answers) onAnswer(fn func(r *http.Request, api string, body []byte) error) {
+	a.mu.Lock()
+	a.on = fn
+	a.mu.Unlock()
+}
+
+func (a *answers) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.base.RoundTrip(r)
+	a.mu.Lock()
+	on := a.on
+	a.mu.Unlock()
+	if err != nil || on == nil {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err := on(r, path.Base(r.URL.Path), body); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// cancelKey carries, in a call's context, the function that cancels it.
+type cancelKey struct{}
+
+// cancellable returns a context whose request, seen by answers, can cancel
+// the caller's context through cancelCaller.
+func cancellable(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	return context.WithValue(ctx, cancelKey{}, cancel), cancel
+}
+
+// cancelCaller cancels the context of the call that sent r, if it was made
+// cancellable, and reports whether it did.
+func cancelCaller(r *http.Request) bool {
+	cancel, ok := r.Context().Value(cancelKey{}).(context.CancelFunc)
+	if ok {
+		cancel()
+	}
+	return ok
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

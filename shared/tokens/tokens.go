@@ -7,7 +7,10 @@
 // never handed out with less than MinValidity left. When a token is missing,
 // about to expire, or rejected by WeChat, it is refreshed on demand under the
 // same per-account lease the refresh job takes, so no two processes (and no
-// two goroutines of one) refresh the same token at once.
+// two goroutines of one) refresh the same token at once. The lease is
+// extended while the work runs, and work whose lease another process took
+// stops before it writes. A token WeChat issued is stored even when the
+// caller's context ends with the answer.
 package tokens
 
 import (
@@ -54,7 +57,8 @@ const (
 	// MinValidity is the least time left on a token handed to a caller: a call
 	// made with it must reach WeChat before it expires.
 	MinValidity = 2 * time.Minute
-	// LeaseTTL bounds a refresh; a holder that dies frees the account after it.
+	// LeaseTTL is how long a lease lasts unless extended; live work extends
+	// it every LeaseTTL/3, so a holder that dies frees the account after it.
 	LeaseTTL = 30 * time.Second
 )
 
@@ -181,8 +185,8 @@ func (s *Source) RefreshComponent(ctx context.Context, stale string) (tok store.
 	if tok, fresh, err := s.freshComponent(ctx, stale); err != nil || fresh {
 		return tok, err
 	}
-	err = s.leased(ctx, "component-token#"+s.appID, true, func() error {
-		tok, err = s.refreshComponent(ctx, stale)
+	err = s.leased(ctx, "component-token#"+s.appID, true, func(ctx context.Context, l *heldLease) error {
+		tok, err = s.refreshComponent(ctx, l, stale)
 		return err
 	})
 	return tok, err
@@ -205,7 +209,7 @@ func (s *Source) freshComponent(ctx context.Context, stale string) (store.Compon
 	return cur, false, nil
 }
 
-func (s *Source) refreshComponent(ctx context.Context, stale string) (store.ComponentToken, error) {
+func (s *Source) refreshComponent(ctx context.Context, l *heldLease, stale string) (store.ComponentToken, error) {
 	cur, fresh, err := s.freshComponent(ctx, stale)
 	if err != nil || fresh {
 		return cur, err
@@ -235,7 +239,23 @@ func (s *Source) refreshComponent(ctx context.Context, stale string) (store.Comp
 		Version:        cur.Version,
 		UpdatedAt:      now,
 	}
-	stored, err := s.store.PutComponentToken(ctx, next)
+	if err := l.check(ctx); err != nil {
+		// The lease's new owner fetches a token of its own, which
+		// supersedes this one at WeChat.
+		return cur, err
+	}
+	var stored store.ComponentToken
+	err = s.writeAfterAnswer(ctx, "component token", func(ctx context.Context) error {
+		var err error
+		stored, err = s.store.PutComponentToken(ctx, next)
+		if errors.Is(err, store.ErrConflict) {
+			// An attempt that reported a failure may have been applied.
+			if got, gerr := s.store.GetComponentToken(ctx, s.appID); gerr == nil && got.AccessToken == next.AccessToken {
+				stored, err = got, nil
+			}
+		}
+		return err
+	})
 	if err != nil {
 		return cur, fmt.Errorf("store component token: %w", err)
 	}
@@ -342,49 +362,4 @@ func statusErr(a store.Authorizer) error {
 		return fmt.Errorf("%s: %w", a.AppID, ErrNeedsReauth)
 	}
 	return nil
-}
-
-// leased runs fn while holding the named lease. When another goroutine or
-// process holds it, leased either returns ErrBusy at once or, with wait,
-// waits for the holder to finish (another process: at most LeaseTTL) and then
-// runs fn itself, which normally finds the fresh token and returns without
-// calling WeChat.
-func (s *Source) leased(ctx context.Context, name string, wait bool, fn func() error) error {
-	unlock, ok, err := s.locks.lock(ctx, name, wait)
-	if err != nil {
-		return fmt.Errorf("wait for lease %s: %w", name, err)
-	}
-	if !ok {
-		return fmt.Errorf("lease %s: %w", name, ErrBusy)
-	}
-	defer unlock()
-
-	backoff := 20 * time.Millisecond
-	deadline := time.Now().Add(LeaseTTL)
-	for {
-		err := s.store.AcquireLease(ctx, name, s.owner, s.now().Add(LeaseTTL))
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, store.ErrLeaseHeld) {
-			return fmt.Errorf("acquire lease %s: %w", name, err)
-		}
-		if !wait || time.Now().After(deadline) {
-			return fmt.Errorf("lease %s: %w", name, ErrBusy)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for lease %s: %w", name, ctx.Err())
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Second)
-	}
-	defer func() {
-		// Release even when ctx is done, or the account stays blocked until
-		// the lease expires.
-		if err := s.store.ReleaseLease(context.WithoutCancel(ctx), name, s.owner); err != nil {
-			s.log.WarnContext(ctx, "release lease", "lease", name, "err", err)
-		}
-	}()
-	return fn()
 }

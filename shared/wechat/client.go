@@ -152,6 +152,18 @@ func IsInvalidToken(err error) bool {
 	return false
 }
 
+// codeUnauthorizedAPI is WeChat's "api is unauthorized to component".
+const codeUnauthorizedAPI = 61007
+
+// IsUnauthorizedAPI reports whether WeChat refused a call on behalf of an
+// account because the API lies outside the permission sets (func_info) the
+// account granted the platform (errcode 61007). Retrying or refreshing
+// tokens cannot help: the account's admin must grant the permission set by
+// authorizing again.
+func IsUnauthorizedAPI(err error) bool {
+	return Code(err) == codeUnauthorizedAPI
+}
+
 // codeBusy is WeChat's "system busy, try again" errcode.
 const codeBusy = -1
 

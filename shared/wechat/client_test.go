@@ -232,6 +232,25 @@ func TestIsInvalidToken(t *testing.T) {
 	}
 }
 
+func TestIsUnauthorizedAPI(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&Error{API: "message/custom/send", Code: 61007}, true},
+		{fmt.Errorf("send: %w", &Error{API: "user/info", Code: 61007}), true},
+		{&Error{API: "user/info", Code: 48001}, false}, // the account itself lacks the API
+		{&Error{API: "x", Code: 40001}, false},
+		{errors.New("errcode 61007"), false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := IsUnauthorizedAPI(tt.err); got != tt.want {
+			t.Errorf("IsUnauthorizedAPI(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
 // cancelOnRetry is a slog handler that cancels a context when the client
 // logs that it is about to wait for a retry.
 type cancelOnRetry struct {

@@ -53,8 +53,10 @@ func Start(tb testing.TB) *Env {
 	return &Env{Clock: clock, Sim: sim, URL: srv.URL, Store: OpenStore(tb, clock.Now)}
 }
 
-// GrantAccounts creates n official accounts at WeChat and authorizes the
-// component for each.
+// GrantAccounts creates n official accounts at WeChat, authorizes the
+// component for each and exchanges the authorization codes, as the
+// platform's authorization flow leaves them: WeChat lists their refresh
+// tokens in api_get_authorizer_list.
 func GrantAccounts(ctx context.Context, tb testing.TB, sim *wechatsim.Sim, n int) []wechatsim.Account {
 	tb.Helper()
 	accts, err := sim.AddAccounts(n, wechatsim.OfficialAccount)
@@ -62,7 +64,11 @@ func GrantAccounts(ctx context.Context, tb testing.TB, sim *wechatsim.Sim, n int
 		tb.Fatal(err)
 	}
 	for _, a := range accts {
-		if _, err := sim.Grant(ctx, ComponentAppID, a.AppID); err != nil {
+		auth, err := sim.Grant(ctx, ComponentAppID, a.AppID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := sim.Exchange(ComponentAppID, auth.Code); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -210,9 +210,14 @@ func decodeToken(it item) (store.ComponentToken, error) {
 
 // PutAuthorizer implements store.Store. It replaces the whole item, so the
 // due marker goes with a NextRefreshAt set to zero.
+//
+// The refresh token is validated before the request is sent, not by a
+// condition: DynamoDB evaluates a PutItem condition against the item being
+// replaced, never the new one, so no condition can refuse an empty value.
+// The version condition keeps an older record from replacing a newer one.
 func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Authorizer, error) {
-	if a.RefreshToken == "" {
-		return store.Authorizer{}, fmt.Errorf("put authorizer %s: %w", a.AppID, store.ErrEmptyRefreshToken)
+	if err := store.CheckRefreshToken(a.RefreshToken); err != nil {
+		return store.Authorizer{}, fmt.Errorf("put authorizer %s: %w", a.AppID, err)
 	}
 	b := builder(key(authorizerPrefix+a.AppID, skAuth))
 	b.s("appid", a.AppID)

@@ -327,8 +327,8 @@ func (s *Store) GetComponentToken(ctx context.Context, componentAppID string) (s
 
 // PutAuthorizer implements store.Store.
 func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Authorizer, error) {
-	if a.RefreshToken == "" {
-		return store.Authorizer{}, fmt.Errorf("put authorizer %s: %w", a.AppID, store.ErrEmptyRefreshToken)
+	if err := store.CheckRefreshToken(a.RefreshToken); err != nil {
+		return store.Authorizer{}, fmt.Errorf("put authorizer %s: %w", a.AppID, err)
 	}
 	args := []any{a.AppID, a.ComponentAppID, a.RefreshToken, a.AccessToken, unix(a.ExpiresAt),
 		unix(a.NextRefreshAt), string(a.Status), formatFuncInfo(a.FuncInfo), a.CustomerRef,
