@@ -168,6 +168,8 @@ type Store interface {
 	PutSeenIfAbsent(ctx context.Context, key string, value []byte, expiresAt time.Time) ([]byte, error)
 	// PutSeen overwrites the record under key.
 	PutSeen(ctx context.Context, key string, value []byte, expiresAt time.Time) error
+
+	MiniPrograms
 }
 
 // maxUpdateAttempts bounds UpdateAuthorizer's retries under contention.
