@@ -150,6 +150,7 @@ type Sim struct {
 	mediaQueue   []expiring
 	generated    int // accounts made by AddAccounts
 
+	wxa    wxaState // mini program code management (wxa.go)
 	faults faultTable
 	stats  callStats
 	events eventLog
