@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -166,6 +167,45 @@ func wantResults(t *testing.T, what string, rows []fleetRow, want map[string]str
 		}
 		if r.Result != w {
 			t.Errorf("%s %s: %s (%s), want %s", what, r.AppID, r.Result, r.Error, w)
+		}
+	}
+}
+
+func TestParseMP(t *testing.T) {
+	tests := []struct {
+		args    string
+		wantErr bool
+		check   func(c *command) bool
+	}{
+		{"mp templates --json", false, func(c *command) bool { return c.mp.sub == "templates" && c.json }},
+		{"mp commit 12 --all --version 1.2.0 --desc=秋季 --concurrency 4", false, func(c *command) bool {
+			return c.mp.templateID == 12 && c.mp.all && c.mp.version == "1.2.0" && c.mp.desc == "秋季" && c.mp.concurrency == 4
+		}},
+		{"mp commit 12 wxa wxb", false, func(c *command) bool { return len(c.mp.appIDs) == 2 && !c.mp.all }},
+		{"mp status", false, func(c *command) bool { return c.mp.all }},
+		{"mp status wxa --json", false, func(c *command) bool { return !c.mp.all && c.mp.appIDs[0] == "wxa" && c.json }},
+		{"mp release --all", false, func(c *command) bool { return c.mp.sub == "release" }},
+		{"mp", true, nil},
+		{"mp commit", true, nil},
+		{"mp commit x --all", true, nil},
+		{"mp commit 12", true, nil},
+		{"mp submit wxa --all", true, nil},
+		{"mp submit", true, nil},
+		{"mp release --all --concurrency 0", true, nil},
+		{"mp release --all --bogus", true, nil},
+		{"mp templates wxa", true, nil},
+		{"mp deploy --all", true, nil},
+	}
+	for _, tt := range tests {
+		c, err := parse(strings.Fields(tt.args), func(string) string { return "" }, &bytes.Buffer{})
+		if tt.wantErr {
+			if !errors.Is(err, errUsage) {
+				t.Errorf("%q: error %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || !tt.check(c) {
+			t.Errorf("%q: %+v, %v", tt.args, c, err)
 		}
 	}
 }
