@@ -393,27 +393,28 @@ var ok0 = wxaOK{ErrMsg: "ok"}
 
 func (s *Sim) wxaRoutes(mux *http.ServeMux) {
 	post := func(path string, h http.HandlerFunc) { mux.HandleFunc(path, method(http.MethodPost, h)) }
-	get := func(path string, h http.HandlerFunc) { mux.HandleFunc(path, method(http.MethodGet, h)) }
-	get("/"+APITemplateDraftList, s.handleTemplateDraftList)
+	// WeChat documents these reads as GET and answers a POST as well, which
+	// is how several SDKs send them (some with a body of null).
+	read := func(path string, h http.HandlerFunc) { mux.HandleFunc(path, h) }
+	read("/"+APITemplateDraftList, s.handleTemplateDraftList)
 	post("/"+APIAddToTemplate, s.handleAddToTemplate)
-	get("/"+APITemplateList, s.handleTemplateList)
+	read("/"+APITemplateList, s.handleTemplateList)
 	post("/"+APIDeleteTemplate, s.handleDeleteTemplate)
 	post("/cgi-bin/component/"+APIModifyServerDomain, s.handleModifyServerDomain)
 	post("/"+APICommit, s.handleCommit)
-	get("/"+APIGetQRCode, s.handleGetQRCode)
-	get("/"+APIGetCategory, s.handleGetCategory)
-	get("/"+APIGetPage, s.handleGetPage)
+	read("/"+APIGetQRCode, s.handleGetQRCode)
+	read("/"+APIGetCategory, s.handleGetCategory)
+	read("/"+APIGetPage, s.handleGetPage)
 	post("/"+APISubmitAudit, s.handleSubmitAudit)
 	post("/"+APIGetAuditStatus, s.handleGetAuditStatus)
-	get("/"+APILatestAuditStatus, s.handleLatestAuditStatus)
-	get("/"+APIUndoCodeAudit, s.handleUndoCodeAudit)
+	read("/"+APILatestAuditStatus, s.handleLatestAuditStatus)
+	read("/"+APIUndoCodeAudit, s.handleUndoCodeAudit)
 	post("/"+APIRelease, s.handleRelease)
-	get("/"+APIRevertCodeRelease, s.handleRevertCodeRelease)
+	read("/"+APIRevertCodeRelease, s.handleRevertCodeRelease)
 	post("/"+APIChangeVisitStatus, s.handleChangeVisitStatus)
 	post("/"+APIModifyDomain, s.handleModifyDomain)
 	post("/"+APISetWebviewDomain, s.handleSetWebviewDomain)
-	// WeChat's documents show a POST; clients send either.
-	mux.HandleFunc("/cgi-bin/"+APIAccountBasicInfo, s.handleAccountBasicInfo)
+	read("/cgi-bin/"+APIAccountBasicInfo, s.handleAccountBasicInfo)
 
 	mux.HandleFunc("POST /sim/wxa/draft", s.handleSimDraft)
 	mux.HandleFunc("POST /sim/wxa/audit", s.handleSimAudit)
@@ -439,8 +440,8 @@ func (s *Sim) handleTemplateDraftList(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) handleAddToTemplate(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		DraftID      int64 `json:"draft_id"`
-		TemplateType int   `json:"template_type"`
+		DraftID      json.Number `json:"draft_id"`
+		TemplateType int         `json:"template_type"`
 	}
 	s.serveWXA(w, r, APIAddToTemplate, &req, func(now time.Time) (any, *apiError) {
 		comp, e := s.checkComponentCaller(r)
@@ -453,7 +454,8 @@ func (s *Sim) handleAddToTemplate(w http.ResponseWriter, r *http.Request) {
 		s.wxa.mu.Lock()
 		defer s.wxa.mu.Unlock()
 		s.wxa.init()
-		i := slices.IndexFunc(s.wxa.drafts[comp], func(d TemplateDraft) bool { return d.DraftID == req.DraftID })
+		id, _ := req.DraftID.Int64()
+		i := slices.IndexFunc(s.wxa.drafts[comp], func(d TemplateDraft) bool { return d.DraftID == id })
 		if i < 0 {
 			return nil, wxaErr(codeDraftNotFound)
 		}
@@ -489,7 +491,7 @@ func (s *Sim) handleTemplateList(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		TemplateID int64 `json:"template_id"`
+		TemplateID json.Number `json:"template_id"`
 	}
 	s.serveWXA(w, r, APIDeleteTemplate, &req, func(time.Time) (any, *apiError) {
 		comp, e := s.checkComponentCaller(r)
@@ -500,7 +502,8 @@ func (s *Sim) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 		defer s.wxa.mu.Unlock()
 		s.wxa.init()
 		list := s.wxa.templates[comp]
-		i := slices.IndexFunc(list, func(t Template) bool { return t.TemplateID == req.TemplateID })
+		id, _ := req.TemplateID.Int64()
+		i := slices.IndexFunc(list, func(t Template) bool { return t.TemplateID == id })
 		if i < 0 {
 			return nil, wxaErr(codeInvalidTemplate)
 		}
@@ -715,7 +718,7 @@ type auditAnswer struct {
 
 func (s *Sim) handleGetAuditStatus(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		AuditID int64 `json:"auditid"`
+		AuditID json.Number `json:"auditid"`
 	}
 	s.serveWXA(w, r, APIGetAuditStatus, &req, func(time.Time) (any, *apiError) {
 		mp, e := s.checkMiniProgram(r)
@@ -725,7 +728,8 @@ func (s *Sim) handleGetAuditStatus(w http.ResponseWriter, r *http.Request) {
 		s.wxa.mu.Lock()
 		defer s.wxa.mu.Unlock()
 		c := s.wxa.codeOf(mp.appID)
-		i := slices.IndexFunc(c.Audits, func(a CodeAudit) bool { return a.AuditID == req.AuditID })
+		id, _ := req.AuditID.Int64()
+		i := slices.IndexFunc(c.Audits, func(a CodeAudit) bool { return a.AuditID == id })
 		if i < 0 {
 			return nil, wxaErr(codeInvalidAuditID)
 		}

@@ -2,6 +2,7 @@ package wechatsim
 
 import (
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -113,5 +114,48 @@ func TestMiniProgramPipeline(t *testing.T) {
 	code := e.sim.MiniProgramCode(ledger)
 	if len(code.Releases) != 1 || code.Releases[0].UserVersion != "1.0.0" || len(code.Audits) != 2 {
 		t.Fatalf("code state: %+v", code)
+	}
+}
+
+// TestMiniProgramClientShapes accepts the request shapes SDKs send besides
+// the documented ones: reads as POST (with a body of null), ids as strings.
+func TestMiniProgramClientShapes(t *testing.T) {
+	e := newEnv(t, Options{})
+	catv := e.componentToken(t)
+	ct := url.Values{"access_token": {catv}}
+	mp, _ := e.authorizerTokens(t, catv, ledger)
+	at := url.Values{"access_token": {mp}}
+	draft, err := e.sim.AddTemplateDraft(testAppID, "1.0.0", "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		call func() apiAnswer
+	}{
+		{"add draft named by a string", func() apiAnswer {
+			return e.post(t, "/wxa/addtotemplate", ct, map[string]any{"draft_id": strconv.FormatInt(draft, 10)})
+		}},
+		{"template list by POST", func() apiAnswer { return e.post(t, "/wxa/gettemplatelist", ct, nil) }},
+		{"commit with a string template id", func() apiAnswer {
+			return e.post(t, "/wxa/commit", at, map[string]any{"template_id": strconv.FormatInt(draft+1, 10), "ext_json": "{}", "user_version": "1.0.0"})
+		}},
+		{"categories by POST", func() apiAnswer { return e.post(t, "/wxa/get_category", at, nil) }},
+		{"submit", func() apiAnswer { return e.post(t, "/wxa/submit_audit", at, map[string]any{"item_list": []any{}}) }},
+		{"latest audit by POST with null", func() apiAnswer { return e.post(t, "/wxa/get_latest_auditstatus", at, nil) }},
+		{"audit status by a string id", func() apiAnswer {
+			return e.post(t, "/wxa/get_auditstatus", at, map[string]any{"auditid": strconv.FormatInt(draft+2, 10)})
+		}},
+		{"release with null", func() apiAnswer { return e.post(t, "/wxa/release", at, nil) }},
+	}
+	for _, s := range steps {
+		a := s.call()
+		want := "ok"
+		if s.name == "release with null" {
+			want = "errcode 85020" // in review: the body was taken
+		}
+		if got := a.outcome(); got != want {
+			t.Errorf("%s: %s (%v), want %s", s.name, got, a, want)
+		}
 	}
 }
