@@ -108,11 +108,13 @@ type WxaServerDomains struct {
 // ModifyWxaServerDomain reads or changes the platform's own server domains
 // (cgi-bin/component/modify_wxa_server_domain); domains is ';'-separated.
 func (c *Client) ModifyWxaServerDomain(ctx context.Context, cat, action, domains string) (WxaServerDomains, error) {
-	k := componentCall("modify_wxa_server_domain", cat, struct {
-		Action string `json:"action"`
-		Domain string `json:"wxa_server_domain,omitempty"`
-	}{action, domains})
-	k.sideEffect = action != DomainGet
+	// Its document names the component token access_token, like the
+	// template library's.
+	k := &call{api: "modify_wxa_server_domain", method: http.MethodPost, path: componentPath + "modify_wxa_server_domain",
+		query: url.Values{"access_token": {cat}}, body: struct {
+			Action string `json:"action"`
+			Domain string `json:"wxa_server_domain,omitempty"`
+		}{action, domains}, sideEffect: action != DomainGet}
 	var out WxaServerDomains
 	err := c.doJSON(ctx, k, &out)
 	return out, err
