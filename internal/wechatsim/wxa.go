@@ -275,7 +275,7 @@ func (s *Sim) scheduleAudit(appID string, id int64, gen int, o AuditOutcome) {
 			mu.Lock()
 			st := stop
 			mu.Unlock()
-			st() // once: every is the clock's only kind of timer
+			st() // a one-shot: the clock only has repeating timers
 			decide()
 		})
 		mu.Unlock()
