@@ -453,20 +453,39 @@ func (s *Sim) handleAddToTemplate(w http.ResponseWriter, r *http.Request) {
 		}
 		s.wxa.mu.Lock()
 		defer s.wxa.mu.Unlock()
-		s.wxa.init()
 		id, _ := req.DraftID.Int64()
-		i := slices.IndexFunc(s.wxa.drafts[comp], func(d TemplateDraft) bool { return d.DraftID == id })
-		if i < 0 {
-			return nil, wxaErr(codeDraftNotFound)
-		}
-		d := s.wxa.drafts[comp][i]
-		s.wxa.nextID++
-		s.wxa.templates[comp] = append(s.wxa.templates[comp], Template{
-			TemplateID: s.wxa.nextID, UserVersion: d.UserVersion, UserDesc: d.UserDesc,
-			CreateTime: now.Unix(), TemplateType: req.TemplateType,
-		})
-		return nil, nil
+		_, e = s.wxa.addToTemplate(comp, id, req.TemplateType, now)
+		return nil, e
 	})
+}
+
+// addToTemplate turns a component's draft into a template. w.mu is held.
+func (w *wxaState) addToTemplate(comp string, draftID int64, templateType int, now time.Time) (int64, *apiError) {
+	w.init()
+	i := slices.IndexFunc(w.drafts[comp], func(d TemplateDraft) bool { return d.DraftID == draftID })
+	if i < 0 {
+		return 0, wxaErr(codeDraftNotFound)
+	}
+	d := w.drafts[comp][i]
+	w.nextID++
+	w.templates[comp] = append(w.templates[comp], Template{
+		TemplateID: w.nextID, UserVersion: d.UserVersion, UserDesc: d.UserDesc,
+		CreateTime: now.Unix(), TemplateType: templateType,
+	})
+	return w.nextID, nil
+}
+
+// AddToTemplate turns a draft into an ordinary template, as the platform's
+// operator does in WeChat's console, and returns its template_id.
+func (s *Sim) AddToTemplate(componentAppID string, draftID int64) (int64, error) {
+	w := &s.wxa
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id, e := w.addToTemplate(componentAppID, draftID, 0, s.now())
+	if e != nil {
+		return 0, fmt.Errorf("add draft %d of %s to the templates: errcode %d", draftID, componentAppID, e.code)
+	}
+	return id, nil
 }
 
 func (s *Sim) handleTemplateList(w http.ResponseWriter, r *http.Request) {
@@ -977,6 +996,8 @@ func (s *Sim) handleSimDraft(w http.ResponseWriter, r *http.Request) {
 		Component   string `json:"component"`
 		UserVersion string `json:"user_version"`
 		UserDesc    string `json:"user_desc"`
+		// Template also adds the draft to the templates, as the console does.
+		Template bool `json:"template"`
 	}
 	if !readControl(w, r, &req) {
 		return
@@ -991,7 +1012,14 @@ func (s *Sim) handleSimDraft(w http.ResponseWriter, r *http.Request) {
 		controlError(w, errorStatus(err), err)
 		return
 	}
-	reply(w, r, "", map[string]int64{"draft_id": id})
+	out := map[string]int64{"draft_id": id}
+	if req.Template {
+		if out["template_id"], err = s.AddToTemplate(req.Component, id); err != nil {
+			controlError(w, http.StatusInternalServerError, err)
+			return
+		}
+	}
+	reply(w, r, "", out)
 }
 
 func (s *Sim) handleSimAudit(w http.ResponseWriter, r *http.Request) {

@@ -111,6 +111,13 @@ func TestMiniProgramPipeline(t *testing.T) {
 	if list, _ := hist["version_list"].([]any); len(list) != 1 {
 		t.Fatalf("history: %v", hist)
 	}
+	if _, err := e.sim.AddToTemplate(testAppID, 424242); err == nil {
+		t.Error("the console added a draft that does not exist")
+	}
+	tpl, err := e.sim.AddToTemplate(testAppID, draft)
+	if err != nil || tpl <= draft+1 {
+		t.Errorf("console AddToTemplate = %d, %v", tpl, err)
+	}
 	code := e.sim.MiniProgramCode(ledger)
 	if len(code.Releases) != 1 || code.Releases[0].UserVersion != "1.0.0" || len(code.Audits) != 2 {
 		t.Fatalf("code state: %+v", code)
