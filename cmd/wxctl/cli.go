@@ -34,6 +34,7 @@ type command struct {
 	name   string
 	args   []string
 	json   bool
+	mp     mpArgs // the mp command's arguments (mp.go)
 	opts   options
 	getenv func(string) string
 }
@@ -47,6 +48,7 @@ commands:
   recover             restore refresh tokens from WeChat's api_get_authorizer_list
   revoke <appid>      mark an account revoked and drop its tokens
   check-config        validate every setting and secret without printing any
+  mp <subcommand>     mini programs: templates, commit, submit, release, poll, status (wxctl mp for help)
 
 flags:
 `
@@ -75,6 +77,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*comman
 		return nil, fmt.Errorf("%w: no command", errUsage)
 	}
 	c.name, rest = rest[0], rest[1:]
+	if c.name == "mp" {
+		return c, parseMP(c, rest)
+	}
 	for _, a := range rest {
 		switch {
 		case a == "--json" || a == "-json":

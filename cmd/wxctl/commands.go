@@ -38,6 +38,8 @@ func (c *command) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return c.withStore(ctx, func(st store.Store) error { return c.status(ctx, st, stdout) })
 	case "accounts":
 		return c.withStore(ctx, func(st store.Store) error { return c.accounts(ctx, st, stdout) })
+	case "mp":
+		return c.runMP(ctx, stdout, stderr)
 	}
 	return c.withStore(ctx, func(st store.Store) error {
 		cfg, err := c.config(ctx)

@@ -12,6 +12,7 @@
 //	wxctl [flags] recover
 //	wxctl [flags] revoke <appid>
 //	wxctl [flags] check-config
+//	wxctl [flags] mp templates|commit|submit|release|poll|status …
 //
 // Flags choose the store (-db for the embedded store, -table for DynamoDB)
 // and where the configuration comes from (-ssm-prefix, or the environment

@@ -112,6 +112,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.S
 		{"Lease", leaseTests()},
 		{"Seen", seenTests()},
 		{"Context", contextTests()},
+		{"MiniProgram", miniProgramTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -146,7 +146,9 @@ func TestRealClock(t *testing.T) {
 	if err := sim.AddComponent(Component{AppID: testAppID, AppSecret: testSecret, Token: testToken, EncodingAESKey: testAESKey, PlatformURL: p.srv.URL}); err != nil {
 		t.Fatal(err)
 	}
-	if n := pushes(); n != 1 {
+	// The first push is AddComponent's own; the 20 ms ticker may already
+	// have added one when it returns on a busy machine.
+	if n := pushes(); n < 1 {
 		t.Fatalf("%d pushes after AddComponent", n)
 	}
 	timeout := time.After(5 * time.Second)

@@ -158,6 +158,7 @@ type Sim struct {
 
 	rotation rotation // guarded by mu
 	uses     refreshUses
+	wxa      wxaState // mini program code management (wxa.go)
 
 	faults faultTable
 	stats  callStats

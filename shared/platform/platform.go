@@ -17,6 +17,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/message"
+	"github.com/wxcomponent/wxcomponent/shared/miniprogram"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
@@ -35,6 +36,9 @@ type Platform struct {
 	// API calls WeChat's business APIs on behalf of an authorizer appid.
 	API      *wechat.Authorizers
 	Accounts *accounts.Service
+	// MiniPrograms runs the mini programs' release pipeline; its handlers
+	// of WeChat's audit pushes are registered on Messages.
+	MiniPrograms *miniprogram.Service
 	// Messages routes every account's messages and events to the platform's
 	// handlers; register them before serving.
 	Messages *message.Router
@@ -100,17 +104,22 @@ func New(opts Options) (*Platform, error) {
 		Now:            now,
 		Logger:         log,
 	})
+	api := wechat.NewAuthorizers(wx, src)
+	mp := miniprogram.New(miniprogram.Options{Store: opts.Store, API: api, Library: wx, Tokens: src, Now: now, Logger: log})
+	messages := message.NewRouter()
+	mp.Register(messages)
 	return &Platform{
-		Config:   cfg,
-		Store:    opts.Store,
-		WeChat:   wx,
-		Crypter:  crypter,
-		Tokens:   src,
-		API:      wechat.NewAuthorizers(wx, src),
-		Accounts: accounts.New(opts.Store, wx, src, now, log),
-		Messages: message.NewRouter(),
-		Log:      log,
-		Now:      now,
+		Config:       cfg,
+		Store:        opts.Store,
+		WeChat:       wx,
+		Crypter:      crypter,
+		Tokens:       src,
+		API:          api,
+		Accounts:     accounts.New(opts.Store, wx, src, now, log),
+		MiniPrograms: mp,
+		Messages:     messages,
+		Log:          log,
+		Now:          now,
 	}, nil
 }
 

@@ -169,6 +169,8 @@ type Store interface {
 	PutSeenIfAbsent(ctx context.Context, key string, value []byte, expiresAt time.Time) ([]byte, error)
 	// PutSeen overwrites the record under key.
 	PutSeen(ctx context.Context, key string, value []byte, expiresAt time.Time) error
+
+	MiniPrograms
 }
 
 // CheckRefreshToken returns ErrEmptyRefreshToken for a refresh token that is

@@ -123,6 +123,8 @@ func (h *handler) serve(ctx context.Context, r *http.Request) (string, error) {
 			return infoType, &push.Error{Status: http.StatusBadRequest, Err: errors.New("unauthorized event without AuthorizerAppid")}
 		}
 		return infoType, h.accounts.Revoke(ctx, appID, at)
+	case infoFastRegister, infoFastRegisterBeta:
+		return infoType, h.registered(ctx, infoType, f, at)
 	default:
 		// Only the names: unknown events may carry codes that must not be logged.
 		var names []string
