@@ -193,7 +193,7 @@ func (h *handler) serve(ctx context.Context, r *http.Request, appID, ts string) 
 	if appID == "" {
 		return result{outcome: outcomeRejected, err: &push.Error{Status: http.StatusBadRequest, Err: errors.New("no appid in the path")}}, push.Query{}
 	}
-	in, err := push.Open(r, h.crypter)
+	in, err := push.Open(r, h.crypter, push.Options{Now: h.now})
 	if err != nil {
 		return result{outcome: outcomeRejected, err: err}, in.Query
 	}
