@@ -37,20 +37,35 @@ type CustomMessenger interface {
 	SendCustomMessage(ctx context.Context, accessToken string, msg wechat.CustomMessage) error
 }
 
-// isReleaseAccount reports whether the push is to one of WeChat's test
-// accounts, by the appid in the URL or the account's original id.
-func isReleaseAccount(appID, userName string) bool {
+// releaseUserName returns the original id (gh_…) of WeChat's release-check
+// test account appID, or "" when appID is none of them. The platform may
+// hold no profile for these accounts, so their ids are known here.
+func releaseUserName(appID string) string {
 	switch appID {
-	case "wx570bc396a51b8ff8", "wx9252c5e0bb1836fc", "wx8e1097c5bc82cde9", "wx14550af28c71a144", "wxa35b9c23cfe664eb", // official accounts
-		"wxd101a85aa106f53e", "wxc39235c15087f6f3", "wx7720d01d4b2a4500", "wx05d483572dcd5d8b", "wx5910277cae6fd970": // mini programs
-		return true
+	// Official accounts.
+	case "wx570bc396a51b8ff8":
+		return "gh_3c884a361561"
+	case "wx9252c5e0bb1836fc":
+		return "gh_c0f28a78b318"
+	case "wx8e1097c5bc82cde9":
+		return "gh_3f222ed8d140"
+	case "wx14550af28c71a144":
+		return "gh_26128078e9ab"
+	case "wxa35b9c23cfe664eb":
+		return "gh_2b3713f184a6"
+	// Mini programs.
+	case "wxd101a85aa106f53e":
+		return "gh_8dad206e9538"
+	case "wxc39235c15087f6f3":
+		return "gh_905ae9d01059"
+	case "wx7720d01d4b2a4500":
+		return "gh_393666f1fdf4"
+	case "wx05d483572dcd5d8b":
+		return "gh_39abb5d4e1b7"
+	case "wx5910277cae6fd970":
+		return "gh_7818dcb60240"
 	}
-	switch userName {
-	case "gh_3c884a361561", "gh_c0f28a78b318", "gh_3f222ed8d140", "gh_26128078e9ab", "gh_2b3713f184a6",
-		"gh_8dad206e9538", "gh_905ae9d01059", "gh_393666f1fdf4", "gh_39abb5d4e1b7", "gh_7818dcb60240":
-		return true
-	}
-	return false
+	return ""
 }
 
 // releaseCase answers a push to a test account as the release check
