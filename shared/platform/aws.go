@@ -10,14 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 )
 
-// FromAWS builds the platform as a Lambda function runs it: secrets from SSM
-// Parameter Store (WX_SSM_PREFIX), state in DynamoDB (WX_TABLE). It is
-// called once per cold start.
-func FromAWS(ctx context.Context) (*Platform, error) {
-	cfg, err := config.Load(ctx, os.Getenv)
+// FromAWS builds the platform as the Lambda function named function runs
+// it: its own secrets (Secrets) from SSM Parameter Store (WX_SSM_PREFIX),
+// state in DynamoDB (WX_TABLE). It is called once per cold start.
+func FromAWS(ctx context.Context, function string) (*Platform, error) {
+	l := config.Loader{Getenv: os.Getenv, Secrets: Secrets(function)}
+	cfg, err := l.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
@@ -37,4 +39,20 @@ func FromAWS(ctx context.Context) (*Platform, error) {
 	p.Stage = os.Getenv("STAGE")
 	p.AWS = awsCfg
 	return p, nil
+}
+
+// Secrets returns the secrets the function named function reads from SSM:
+// every function may fetch a component token (app id and secret); the ticket
+// and message functions open pushes (message token and EncodingAESKey); only
+// the authorize function signs its state. template.yaml grants each
+// function's role exactly these, which internal/deploytest checks.
+func Secrets(function string) config.Secrets {
+	s := config.SecretComponentAppID | config.SecretComponentSecret
+	switch function {
+	case routes.Ticket, routes.Message:
+		s |= config.SecretComponentToken | config.SecretComponentAESKey
+	case routes.Authorize:
+		s |= config.SecretState
+	}
+	return s
 }
