@@ -25,10 +25,6 @@ const (
 	tokenReaderPolicy = "TokenReaderPolicy"
 )
 
-// tokenReaderSecrets is what shared/tokens needs to fetch a component token,
-// and all that other Lambdas attaching TokenReaderPolicy may read.
-const tokenReaderSecrets = config.SecretComponentAppID | config.SecretComponentSecret
-
 // dynamoWrites are the DynamoDB actions that change items.
 var dynamoWrites = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 	"dynamodb:BatchWriteItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}
@@ -54,8 +50,8 @@ func checkLeastPrivilege(tpl *yaml.Node) []string {
 	}
 	if sts, ok := managed[tokenReaderPolicy]; !ok {
 		report("no %s for other Lambdas", tokenReaderPolicy)
-	} else if got := ssmSecrets(tokenReaderPolicy, sts, report); got != tokenReaderSecrets {
-		report("%s: reads SSM parameters %q, want %q", tokenReaderPolicy, got.Params(), tokenReaderSecrets.Params())
+	} else if got := ssmSecrets(tokenReaderPolicy, sts, report); got != platform.TokenReaderSecrets {
+		report("%s: reads SSM parameters %q, want %q", tokenReaderPolicy, got.Params(), platform.TokenReaderSecrets.Params())
 	}
 
 	for id, res := range resources(tpl, "AWS::Serverless::Function") {

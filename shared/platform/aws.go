@@ -14,11 +14,22 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 )
 
-// FromAWS builds the platform as the Lambda function named function runs
-// it: its own secrets (Secrets) from SSM Parameter Store (WX_SSM_PREFIX),
-// state in DynamoDB (WX_TABLE). It is called once per cold start.
-func FromAWS(ctx context.Context, function string) (*Platform, error) {
-	l := config.Loader{Getenv: os.Getenv, Secrets: Secrets(function)}
+// TokenReaderSecrets are the secrets fetching a component token takes:
+// all that template.yaml's TokenReaderPolicy lets the platform's other
+// Lambdas read.
+const TokenReaderSecrets = config.SecretComponentAppID | config.SecretComponentSecret
+
+// FromAWS builds the platform as one of the platform's other Lambdas runs
+// it to read tokens and call WeChat (with TokenReaderPolicy): the
+// component's appid and AppSecret from SSM Parameter Store (WX_SSM_PREFIX),
+// state in DynamoDB (WX_TABLE). Call it once per cold start.
+func FromAWS(ctx context.Context) (*Platform, error) {
+	return fromAWS(ctx, TokenReaderSecrets)
+}
+
+// fromAWS builds the platform with the given secrets from SSM.
+func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
+	l := config.Loader{Getenv: os.Getenv, Secrets: secrets}
 	cfg, err := l.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
@@ -47,7 +58,7 @@ func FromAWS(ctx context.Context, function string) (*Platform, error) {
 // the authorize function signs its state. template.yaml grants each
 // function's role exactly these, which internal/deploytest checks.
 func Secrets(function string) config.Secrets {
-	s := config.SecretComponentAppID | config.SecretComponentSecret
+	s := TokenReaderSecrets
 	switch function {
 	case routes.Ticket, routes.Message:
 		s |= config.SecretComponentToken | config.SecretComponentAESKey
