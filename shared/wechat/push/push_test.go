@@ -101,3 +101,21 @@ func TestOpenFreshness(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckTimestamp: any query timestamp is accepted exactly when it is a
+// decimal number of seconds within the window of the clock, and never
+// panics (the value may be anything, so no arithmetic on it may overflow).
+func FuzzCheckTimestamp(f *testing.F) {
+	for _, s := range []string{"1767225600", "1", "-1", "", "+1767225600", "9223372036854775807", "-9223372036854775808", "1767225900", "1767225901", "0x10", " 1767225600"} {
+		f.Add(s)
+	}
+	opts := Options{Now: func() time.Time { return testNow }}
+	f.Fuzz(func(t *testing.T, ts string) {
+		err := opts.checkTimestamp(ts)
+		sec, perr := strconv.ParseInt(ts, 10, 64)
+		want := perr == nil && sec >= testNow.Unix()-300 && sec <= testNow.Unix()+300
+		if (err == nil) != want {
+			t.Fatalf("checkTimestamp(%q) = %v, want accepted %v", ts, err, want)
+		}
+	})
+}
