@@ -56,8 +56,9 @@ type Options struct {
 	// Crypter holds the component's Token, EncodingAESKey and appid: WeChat
 	// encrypts every account's messages with the component's key.
 	Crypter *wxcrypto.Crypter
-	// Store holds the authorizers (a push for an account that is unknown or
-	// revoked is not handled) and the de-duplication records.
+	// Store holds the authorizers and their profiles (a push for an account
+	// that is unknown or revoked, or whose user_name is not the push's
+	// ToUserName, is refused) and the de-duplication records.
 	Store store.Store
 	// Router finds a message's handler; nil answers every message "success"
 	// (but the release check's).
