@@ -120,7 +120,7 @@ func (c *command) config(ctx context.Context) (config.Config, error) {
 		if err != nil {
 			return config.Config{}, err
 		}
-		return config.FromSSM(ctx, ssm.NewFromConfig(awsCfg), c.opts.ssmPrefix, c.getenv)
+		return config.FromSSM(ctx, ssm.NewFromConfig(awsCfg), c.opts.ssmPrefix, config.AllSecrets, c.getenv)
 	}
 	getenv, err := config.WithDotEnv(c.opts.envFile, c.getenv)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
@@ -208,6 +209,7 @@ Resources:
 		{"AES key in a Sub", withEnv("CRYPTO", `!Sub "${Stage}-`+aesKey+`"`), []string{"looks like an EncodingAESKey"}},
 		{"app secret in a comment", clean + "# " + hexSecret + "\n", []string{"looks like a 32-hex-digit secret"}},
 		{"component appid", withEnv("WX_COMPONENT_APPID", appID), []string{"looks like a WeChat AppID"}},
+		{"release check's test account", clean + "# AUTHORIZER#" + message.ReleaseAccounts()[0].AppID + "\n", nil},
 		{"ticket", withEnv("LAST_TICKET", "ticket@@@abc"), []string{"looks like a WeChat ticket", "LAST_TICKET is a literal"}},
 		{"dynamic reference", withEnv("WX_CONFIG", "'{{resolve:ssm:/wxcomponent/dev/component_appid}}'"), []string{
 			"looks like a dynamic reference",

@@ -145,6 +145,13 @@ func TestEnvironmentMatchesConfig(t *testing.T) {
 	if v := get(env, "WX_SSM_PREFIX"); !isIntrinsic(v) {
 		t.Errorf("WX_SSM_PREFIX is a literal, want it built from the SSMPrefix and Stage parameters")
 	}
+	// The functions that open pushes take their window from the stack.
+	for _, id := range []string{"TicketFunction", "MessageFunction"} {
+		v := get(tpl, "Resources", id, "Properties", "Environment", "Variables", "WX_PUSH_WINDOW")
+		if got := subTemplate(v); got != "${PushWindowSeconds}s" {
+			t.Errorf("%s: WX_PUSH_WINDOW is %q, want !Sub \"${PushWindowSeconds}s\"", id, got)
+		}
+	}
 }
 
 // TestTableMatchesStoreLayout checks the table against the item layout of

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -40,6 +41,15 @@ const (
 	EnvAuthSuccessURL  = "WX_AUTH_SUCCESS_URL"
 	EnvPublicURL       = "WX_PUBLIC_URL"
 	EnvSSMPrefix       = "WX_SSM_PREFIX"
+	EnvPushWindow      = "WX_PUSH_WINDOW"
+)
+
+// The accepted range of the push window (WX_PUSH_WINDOW). Below a minute,
+// ordinary clock skew and WeChat's retries would be refused; above an hour,
+// a captured push could be played back for long.
+const (
+	MinPushWindow = time.Minute
+	MaxPushWindow = time.Hour
 )
 
 // Names of the SecureString parameters below the SSM prefix.
@@ -50,6 +60,34 @@ const (
 	ParamComponentAESKey = "component_encoding_aes_key"
 	ParamStateSecret     = "state_secret"
 )
+
+// Secrets is a set of the five secrets. A function reads from SSM only the
+// secrets it uses, and its execution role may read no others.
+type Secrets uint8
+
+// The secrets, by the SSM parameter each is read from.
+const (
+	SecretComponentAppID  Secrets = 1 << iota // component_appid
+	SecretComponentSecret                     // component_appsecret
+	SecretComponentToken                      // component_token
+	SecretComponentAESKey                     // component_encoding_aes_key
+	SecretState                               // state_secret
+
+	// AllSecrets is every secret, as the local dev server and wxctl read them.
+	AllSecrets = SecretComponentAppID | SecretComponentSecret | SecretComponentToken | SecretComponentAESKey | SecretState
+)
+
+// Params returns the SSM parameter names of the secrets in s, in the
+// order of the constants.
+func (s Secrets) Params() []string {
+	var names []string
+	for _, st := range (&Config{}).secrets() {
+		if s&st.bit != 0 {
+			names = append(names, st.param)
+		}
+	}
+	return names
+}
 
 // MinStateSecretLen is the shortest accepted state secret, in bytes: the
 // secret keys an HMAC, so it needs a full 256 bits.
@@ -77,21 +115,29 @@ type Config struct {
 	// SSMPrefix is the parameter path the secrets came from, always ending in
 	// "/"; empty when they came from the environment.
 	SSMPrefix string
+	// Omitted are the secrets this process did not read: they are empty and
+	// Validate does not require them.
+	Omitted Secrets
+	// PushWindow is how far a push's timestamp may be from the clock
+	// (WX_PUSH_WINDOW, a duration such as "5m"); 0 means the push package's
+	// default.
+	PushWindow time.Duration
 }
 
 // setting is one secret of a Config with the names it goes by.
 type setting struct {
+	bit        Secrets
 	env, param string
 	value      *string
 }
 
 func (c *Config) secrets() []setting {
 	return []setting{
-		{EnvComponentAppID, ParamComponentAppID, &c.ComponentAppID},
-		{EnvComponentSecret, ParamComponentSecret, &c.ComponentAppSecret},
-		{EnvComponentToken, ParamComponentToken, &c.ComponentToken},
-		{EnvComponentAESKey, ParamComponentAESKey, &c.ComponentAESKey},
-		{EnvStateSecret, ParamStateSecret, &c.StateSecret},
+		{SecretComponentAppID, EnvComponentAppID, ParamComponentAppID, &c.ComponentAppID},
+		{SecretComponentSecret, EnvComponentSecret, ParamComponentSecret, &c.ComponentAppSecret},
+		{SecretComponentToken, EnvComponentToken, ParamComponentToken, &c.ComponentToken},
+		{SecretComponentAESKey, EnvComponentAESKey, ParamComponentAESKey, &c.ComponentAESKey},
+		{SecretState, EnvStateSecret, ParamStateSecret, &c.StateSecret},
 	}
 }
 
@@ -105,11 +151,13 @@ func (c *Config) name(s setting) string {
 }
 
 // Validate reports every invalid setting, each in its own error naming the
-// setting (for SSM, the parameter's full name) but never its value.
+// setting (for SSM, the parameter's full name) but never its value. Secrets
+// in c.Omitted are not checked.
 func (c Config) Validate() error {
 	var errs []error
 	for _, s := range c.secrets() {
 		switch v := *s.value; {
+		case c.Omitted&s.bit != 0:
 		case v == "" && c.SSMPrefix != "":
 			errs = append(errs, fmt.Errorf("config: %s is missing", c.name(s)))
 		case v == "":
@@ -128,6 +176,9 @@ func (c Config) Validate() error {
 		if err := checkBaseURL(u.value); err != nil {
 			errs = append(errs, fmt.Errorf("config: %s: %w", u.env, err))
 		}
+	}
+	if w := c.PushWindow; w != 0 && (w < MinPushWindow || w > MaxPushWindow) {
+		errs = append(errs, fmt.Errorf("config: %s: %v is outside %v to %v", EnvPushWindow, w, MinPushWindow, MaxPushWindow))
 	}
 	return errors.Join(errs...)
 }
@@ -184,9 +235,9 @@ func redacted(v string) string {
 
 // String describes c with every secret redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("config.Config{ComponentAppID:%q ComponentAppSecret:%q ComponentToken:%q ComponentAESKey:%q StateSecret:%q APIBase:%q MPBase:%q Table:%q SSMPrefix:%q}",
+	return fmt.Sprintf("config.Config{ComponentAppID:%q ComponentAppSecret:%q ComponentToken:%q ComponentAESKey:%q StateSecret:%q APIBase:%q MPBase:%q Table:%q SSMPrefix:%q Omitted:%q PushWindow:%v}",
 		c.ComponentAppID, redacted(c.ComponentAppSecret), redacted(c.ComponentToken), redacted(c.ComponentAESKey),
-		redacted(c.StateSecret), c.APIBase, c.MPBase, c.Table, c.SSMPrefix)
+		redacted(c.StateSecret), c.APIBase, c.MPBase, c.Table, c.SSMPrefix, c.Omitted.Params(), c.PushWindow)
 }
 
 // Format writes String for every verb, so that no verb (%#v, %+v, %x, …)
@@ -207,17 +258,27 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mp_base", c.MPBase),
 		slog.String("table", c.Table),
 		slog.String("ssm_prefix", c.SSMPrefix),
+		slog.String("omitted", strings.Join(c.Omitted.Params(), ",")),
+		slog.String("push_window", c.PushWindow.String()),
 	)
 }
 
 // applyEnv fills the settings that come from the environment in AWS as
-// locally: base URLs (with defaults) and the table name.
-func (c *Config) applyEnv(getenv func(string) string) {
+// locally (base URLs with defaults, the table name, the push window) and
+// validates c.
+func (c *Config) applyEnv(getenv func(string) string) error {
 	c.APIBase = envOr(getenv, EnvAPIBase, DefaultAPIBase)
 	c.MPBase = envOr(getenv, EnvMPBase, DefaultMPBase)
 	c.Table = strings.TrimSpace(getenv(EnvTable))
 	c.AuthSuccessURL = strings.TrimSpace(getenv(EnvAuthSuccessURL))
 	c.PublicURL = strings.TrimSpace(getenv(EnvPublicURL))
+	var err error
+	if v := strings.TrimSpace(getenv(EnvPushWindow)); v != "" {
+		if c.PushWindow, err = time.ParseDuration(v); err != nil {
+			err = fmt.Errorf("config: %s: %q is not a duration such as 5m", EnvPushWindow, v)
+		}
+	}
+	return errors.Join(err, c.Validate())
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -229,23 +290,22 @@ func envOr(getenv func(string) string, name, def string) string {
 
 // FromEnv reads the configuration from environment variables (WX_COMPONENT_APPID,
 // WX_COMPONENT_SECRET, WX_COMPONENT_TOKEN, WX_COMPONENT_AES_KEY, WX_STATE_SECRET,
-// WX_API_BASE, WX_MP_BASE, WX_TABLE) and validates it. Surrounding white
-// space is dropped from every value.
+// WX_API_BASE, WX_MP_BASE, WX_TABLE, WX_PUSH_WINDOW) and validates it.
+// Surrounding white space is dropped from every value.
 func FromEnv(getenv func(string) string) (Config, error) {
 	var c Config
 	for _, s := range c.secrets() {
 		*s.value = strings.TrimSpace(getenv(s.env))
 	}
-	c.applyEnv(getenv)
-	if err := c.Validate(); err != nil {
+	if err := c.applyEnv(getenv); err != nil {
 		return Config{}, err
 	}
 	return c, nil
 }
 
-// Load reads the configuration once: from SSM when WX_SSM_PREFIX is set (with
-// an SSM client built by config.LoadDefaultConfig), else from the
-// environment. A process that needs the configuration in several places
+// Load reads the configuration once: from SSM when WX_SSM_PREFIX is set (all
+// five secrets, with an SSM client built by config.LoadDefaultConfig), else
+// from the environment. A process that needs the configuration in several places
 // should keep one Loader instead, which reads SSM only once.
 func Load(ctx context.Context, getenv func(string) string) (Config, error) {
 	l := Loader{Getenv: getenv}
@@ -260,7 +320,10 @@ type Loader struct {
 	Getenv func(string) string
 	// SSM reads the secrets when WX_SSM_PREFIX is set; nil builds an
 	// *ssm.Client with config.LoadDefaultConfig.
-	SSM ssm.GetParametersByPathAPIClient
+	SSM SSMClient
+	// Secrets are the secrets read from SSM; 0 means AllSecrets. From the
+	// environment all five are read, as the dev server serves every function.
+	Secrets Secrets
 
 	mu     sync.Mutex
 	loaded bool
@@ -300,5 +363,9 @@ func (l *Loader) read(ctx context.Context) (Config, error) {
 		}
 		client = ssm.NewFromConfig(awsCfg)
 	}
-	return FromSSM(ctx, client, prefix, getenv)
+	secrets := l.Secrets
+	if secrets == 0 {
+		secrets = AllSecrets
+	}
+	return FromSSM(ctx, client, prefix, secrets, getenv)
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Test values only: the AES key and appid are WeChat's public test vectors.
@@ -63,6 +65,17 @@ func TestFromEnv(t *testing.T) {
 				ComponentAESKey: testAESKey, StateSecret: testState, APIBase: "http://127.0.0.1:9000",
 				MPBase: "https://mp.example.test/", Table: "wx-table"},
 		},
+		{
+			name:   "push window",
+			change: map[string]string{EnvPushWindow: " 10m "},
+			want: Config{ComponentAppID: testAppID, ComponentAppSecret: testSecret, ComponentToken: testToken,
+				ComponentAESKey: testAESKey, StateSecret: testState, APIBase: DefaultAPIBase, MPBase: DefaultMPBase,
+				PushWindow: 10 * time.Minute},
+		},
+		{name: "push window not a duration", change: map[string]string{EnvPushWindow: "300"}, wantErr: []string{"WX_PUSH_WINDOW", `"300" is not a duration`}},
+		{name: "push window too short", change: map[string]string{EnvPushWindow: "59s"}, wantErr: []string{"WX_PUSH_WINDOW: 59s is outside 1m0s to 1h0m0s"}},
+		{name: "push window too long", change: map[string]string{EnvPushWindow: "61m"}, wantErr: []string{"WX_PUSH_WINDOW: 1h1m0s is outside"}},
+		{name: "negative push window", change: map[string]string{EnvPushWindow: "-5m"}, wantErr: []string{"WX_PUSH_WINDOW"}},
 		{name: "missing appid", change: map[string]string{EnvComponentAppID: ""}, wantErr: []string{"WX_COMPONENT_APPID is not set"}},
 		{name: "missing secret", change: map[string]string{EnvComponentSecret: ""}, wantErr: []string{"WX_COMPONENT_SECRET is not set"}},
 		{name: "missing token", change: map[string]string{EnvComponentToken: " "}, wantErr: []string{"WX_COMPONENT_TOKEN is not set"}},
@@ -130,6 +143,37 @@ func TestValidateNamesSSMParameters(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "bad-key-value") {
 		t.Errorf("error %q shows the AES key", err)
+	}
+}
+
+// TestValidateOmitted: a function that reads only some secrets is not
+// asked for the others, and still is for its own.
+func TestValidateOmitted(t *testing.T) {
+	c := Config{ComponentAppID: testAppID, ComponentAppSecret: testSecret, APIBase: DefaultAPIBase, MPBase: DefaultMPBase,
+		SSMPrefix: "/wxcomponent/dev/", Omitted: SecretComponentToken | SecretComponentAESKey | SecretState}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	c.ComponentAppSecret = ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "component_appsecret is missing") {
+		t.Errorf("Validate without the app secret = %v", err)
+	}
+}
+
+func TestSecretsParams(t *testing.T) {
+	tests := []struct {
+		secrets Secrets
+		want    []string
+	}{
+		{0, nil},
+		{SecretState, []string{ParamStateSecret}},
+		{SecretComponentAppID | SecretComponentAESKey, []string{ParamComponentAppID, ParamComponentAESKey}},
+		{AllSecrets, []string{ParamComponentAppID, ParamComponentSecret, ParamComponentToken, ParamComponentAESKey, ParamStateSecret}},
+	}
+	for _, tt := range tests {
+		if got := tt.secrets.Params(); !slices.Equal(got, tt.want) {
+			t.Errorf("%08b.Params() = %q, want %q", tt.secrets, got, tt.want)
+		}
 	}
 }
 

@@ -2,7 +2,7 @@ package config
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,15 +17,31 @@ import (
 	"github.com/wxcomponent/wxcomponent/internal/motoserver"
 )
 
-// counter counts the operations an AWS client calls.
-type counter struct{ n atomic.Int64 }
+// counter counts the operations an AWS client calls, and keeps the names
+// the last GetParameters asked for.
+type counter struct {
+	n     atomic.Int64
+	mu    sync.Mutex
+	names []string
+}
 
 func (c *counter) register(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CountCalls",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			c.n.Add(1)
+			if p, ok := in.Parameters.(*ssm.GetParametersInput); ok {
+				c.mu.Lock()
+				c.names = slices.Clone(p.Names)
+				c.mu.Unlock()
+			}
 			return next.HandleInitialize(ctx, in)
 		}), middleware.Before)
+}
+
+func (c *counter) lastNames() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.names
 }
 
 // newSSM returns an SSM client for the moto server motoserver.Start pointed
@@ -96,7 +112,7 @@ func TestFromSSM(t *testing.T) {
 
 	for _, prefix := range []string{"/wxcomponent/good/", "/wxcomponent/good", "/wxcomponent/good//"} {
 		t.Run("all good "+prefix, func(t *testing.T) {
-			got, err := FromSSM(ctx, client, prefix, getenvOf(env))
+			got, err := FromSSM(ctx, client, prefix, AllSecrets, getenvOf(env))
 			if err != nil {
 				t.Fatalf("FromSSM: %v", err)
 			}
@@ -108,7 +124,7 @@ func TestFromSSM(t *testing.T) {
 
 	t.Run("missing parameter", func(t *testing.T) {
 		putSecrets(t, client, "/wxcomponent/missing/", nil, ParamComponentSecret)
-		_, err := FromSSM(ctx, client, "/wxcomponent/missing", getenvOf(env))
+		_, err := FromSSM(ctx, client, "/wxcomponent/missing", AllSecrets, getenvOf(env))
 		if err == nil || !strings.Contains(err.Error(), "SSM parameter /wxcomponent/missing/component_appsecret is missing") {
 			t.Fatalf("FromSSM error = %v, want one naming the missing parameter", err)
 		}
@@ -117,7 +133,7 @@ func TestFromSSM(t *testing.T) {
 	t.Run("bad AES key", func(t *testing.T) {
 		const badKey = "ThisIsNotAValidEncodingAESKeyButItIsSecret"
 		putSecrets(t, client, "/wxcomponent/badkey/", map[string]string{ParamComponentAESKey: badKey})
-		_, err := FromSSM(ctx, client, "/wxcomponent/badkey/", getenvOf(env))
+		_, err := FromSSM(ctx, client, "/wxcomponent/badkey/", AllSecrets, getenvOf(env))
 		if err == nil || !strings.Contains(err.Error(), "SSM parameter /wxcomponent/badkey/component_encoding_aes_key: EncodingAESKey") {
 			t.Fatalf("FromSSM error = %v, want one naming the AES key parameter", err)
 		}
@@ -126,31 +142,61 @@ func TestFromSSM(t *testing.T) {
 		}
 	})
 
-	t.Run("pagination", func(t *testing.T) {
-		const prefix = "/wxcomponent/paged/"
-		// 25 unrelated parameters around the five wanted ones make at least
-		// three pages of ten, whatever order the service lists them in.
-		for i := range 25 {
-			putSecure(t, client, fmt.Sprintf("%sunrelated_%02d", prefix, i), "x")
+	// A function reads only its own secrets, by their exact names, in one
+	// call: its role may allow no others, and the others may not exist.
+	t.Run("a function's secrets", func(t *testing.T) {
+		const prefix = "/wxcomponent/split/"
+		putSecrets(t, client, prefix, nil, ParamComponentToken, ParamComponentAESKey)
+		tests := []struct {
+			name    string
+			secrets Secrets
+			want    Config
+			err     string
+		}{
+			{"app id and secret", SecretComponentAppID | SecretComponentSecret,
+				Config{ComponentAppID: testAppID, ComponentAppSecret: testSecret},
+				""},
+			{"with the state secret", SecretComponentAppID | SecretComponentSecret | SecretState,
+				Config{ComponentAppID: testAppID, ComponentAppSecret: testSecret, StateSecret: testState},
+				""},
+			{"a secret that is not there", SecretComponentAppID | SecretComponentToken, Config{},
+				"SSM parameter " + prefix + "component_token is missing"},
 		}
-		putSecrets(t, client, prefix, nil)
-		before := counter.n.Load()
-		got, err := FromSSM(ctx, client, prefix, getenvOf(env))
-		if err != nil {
-			t.Fatalf("FromSSM: %v", err)
-		}
-		want := want
-		want.SSMPrefix = prefix
-		if got != want {
-			t.Errorf("FromSSM = %v\nwant      %v", got, want)
-		}
-		if calls := counter.n.Load() - before; calls < 3 {
-			t.Errorf("FromSSM made %d calls for 30 parameters, want at least 3 pages", calls)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := counter.n.Load()
+				got, err := FromSSM(ctx, client, prefix, tt.secrets, getenvOf(env))
+				if calls := counter.n.Load() - before; calls != 1 {
+					t.Errorf("FromSSM made %d calls, want 1", calls)
+				}
+				var names []string
+				for _, p := range tt.secrets.Params() {
+					names = append(names, prefix+p)
+				}
+				if got := counter.lastNames(); !slices.Equal(got, names) {
+					t.Errorf("asked for %q, want %q", got, names)
+				}
+				if tt.err != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.err) {
+						t.Fatalf("FromSSM error = %v, want %q", err, tt.err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("FromSSM: %v", err)
+				}
+				want := tt.want
+				want.APIBase, want.MPBase, want.Table = "http://127.0.0.1:8081", DefaultMPBase, "wx-table"
+				want.SSMPrefix, want.Omitted = prefix, AllSecrets&^tt.secrets
+				if got != want {
+					t.Errorf("FromSSM = %v\nwant      %v", got, want)
+				}
+			})
 		}
 	})
 
 	t.Run("prefix without leading slash", func(t *testing.T) {
-		_, err := FromSSM(ctx, client, "wxcomponent/good", getenvOf(env))
+		_, err := FromSSM(ctx, client, "wxcomponent/good", AllSecrets, getenvOf(env))
 		if err == nil || !strings.Contains(err.Error(), "WX_SSM_PREFIX") {
 			t.Fatalf("FromSSM error = %v, want one naming WX_SSM_PREFIX", err)
 		}
@@ -159,6 +205,7 @@ func TestFromSSM(t *testing.T) {
 	t.Run("loader reads SSM once", func(t *testing.T) {
 		env := map[string]string{EnvSSMPrefix: "/wxcomponent/good/", EnvAPIBase: "http://127.0.0.1:8081", EnvTable: "wx-table"}
 		l := &Loader{Getenv: getenvOf(env), SSM: client}
+		// 0 is every secret.
 		before := counter.n.Load()
 		first, err := l.Load(ctx)
 		if err != nil {

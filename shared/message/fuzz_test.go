@@ -70,8 +70,9 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzHandler pushes arbitrary plaintexts, properly encrypted and signed,
-// through the handler: it never panics or fails, answers 200 or 400, and a
-// text message's reply echoes its content through encryption and back.
+// through the handler: it never panics or fails, answers 200 or 400 (403 to
+// a message for another account), and a text message's reply echoes its
+// content through encryption and back.
 func FuzzHandler(f *testing.F) {
 	addSeeds(f)
 	c := newCrypter(f)
@@ -100,6 +101,11 @@ func FuzzHandler(f *testing.F) {
 
 		switch rec.Code {
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			return
+		case http.StatusForbidden:
+			if m, err := message.Parse(accountAppID, plaintext); err != nil || m.ToUserName == accountName {
+				t.Fatalf("403 to a message for the account (parse error %v)", err)
+			}
 			return
 		case http.StatusOK:
 		default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -23,11 +24,13 @@ import (
 // it again, three times in all, about fifteen seconds from the first. The
 // handler's timing follows from that.
 const (
-	// SeenTTL is how long a message's de-duplication key, and the reply
-	// given to it, are kept: four times WeChat's whole retry schedule, so a
-	// retry behind a slow first attempt still finds them, and short enough
-	// that the table holds only minutes of traffic.
-	SeenTTL = time.Minute
+	// SeenTTL is the shortest time a message's de-duplication key, and the
+	// reply given to it, are kept: twice push.DefaultWindow. A push is
+	// accepted while its timestamp is within the window either side of the
+	// clock, so a copy played back later finds its key as long as it could
+	// be accepted at all; WeChat's own retries come well inside that. A
+	// handler with a wider Window keeps them twice its window.
+	SeenTTL = 2 * push.DefaultWindow
 	// DefaultRetryWait is how long a retry that finds its first attempt still
 	// running waits for that attempt's reply. WeChat gave up on the first
 	// attempt and waits five seconds for this one, so the retry can wait
@@ -53,8 +56,9 @@ type Options struct {
 	// Crypter holds the component's Token, EncodingAESKey and appid: WeChat
 	// encrypts every account's messages with the component's key.
 	Crypter *wxcrypto.Crypter
-	// Store holds the authorizers (a push for an account that is unknown or
-	// revoked is not handled) and the de-duplication records.
+	// Store holds the authorizers and their profiles (a push for an account
+	// that is unknown or revoked, or whose user_name is not the push's
+	// ToUserName, is refused) and the de-duplication records.
 	Store store.Store
 	// Router finds a message's handler; nil answers every message "success"
 	// (but the release check's).
@@ -68,8 +72,11 @@ type Options struct {
 	// RetryWait is how long a retry waits for a first attempt still running;
 	// 0 means DefaultRetryWait, a negative value not at all.
 	RetryWait time.Duration
-	Now       func() time.Time // nil: time.Now
-	Logger    *slog.Logger     // nil: slog.Default()
+	// Window is how far a push's query timestamp may be from Now; 0 means
+	// push.DefaultWindow.
+	Window time.Duration
+	Now    func() time.Time // nil: time.Now
+	Logger *slog.Logger     // nil: slog.Default()
 }
 
 // Pattern is the route of the message URL; the account's appid is its path
@@ -85,11 +92,19 @@ type handler struct {
 	wechat    CustomMessenger
 	forwarder Forwarder
 	retryWait time.Duration
+	window    time.Duration
+	seenTTL   time.Duration
 	now       func() time.Time
 	log       *slog.Logger
 
 	mu     sync.Mutex
-	active map[string]time.Time // authorizer appid -> believed active until
+	active map[string]activeAccount // by authorizer appid
+}
+
+// activeAccount is an account found active, and its original id.
+type activeAccount struct {
+	userName string
+	until    time.Time // believed active until
 }
 
 // NewHandler returns the handler of the message URL, routed on Pattern.
@@ -102,10 +117,15 @@ func NewHandler(opts Options) http.Handler {
 		wechat:    opts.WeChat,
 		forwarder: opts.Forwarder,
 		retryWait: opts.RetryWait,
+		window:    opts.Window,
 		now:       opts.Now,
 		log:       opts.Logger,
-		active:    make(map[string]time.Time),
+		active:    make(map[string]activeAccount),
 	}
+	if h.window <= 0 {
+		h.window = push.DefaultWindow
+	}
+	h.seenTTL = max(SeenTTL, 2*h.window)
 	if h.router == nil {
 		h.router = NewRouter()
 	}
@@ -134,6 +154,7 @@ const (
 	outcomeInProgress = "in_progress"
 	outcomeUnknown    = "unknown_account"
 	outcomeRevoked    = "revoked_account"
+	outcomeForeign    = "foreign_recipient" // ToUserName is not the path's account
 	outcomeRejected   = "rejected"
 	outcomeFailed     = "failed"
 )
@@ -147,9 +168,10 @@ type result struct {
 }
 
 // ServeHTTP answers one push: a passive reply encrypted and signed with the
-// push's nonce, "success", or an error status (401 bad signature, 400
-// malformed, 413 too large, 500 a failure of the platform) with nothing
-// handled.
+// push's nonce, "success", or an error status (401 bad signature, 403 a
+// timestamp outside the window or an account that is not authorized or not
+// the recipient, 400 malformed, 413 too large, 500 a failure of the
+// platform) with nothing handled and nothing stored.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	appID := r.PathValue("appid")
@@ -161,17 +183,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.err != nil {
 		push.Reject(w, res.err)
-		if res.outcome != outcomeRejected {
+		// A *push.Error is a refusal decided here; anything else failed.
+		if _, refused := errors.AsType[*push.Error](res.err); !refused {
 			res.outcome = outcomeFailed
 		}
 	}
 	// Four attributes or fewer fit the access log's line without an
 	// allocation; an event's type is its Event, which no message type
 	// shares.
-	attrs := [4]slog.Attr{
-		slog.String("authorizer_appid", appID),
-		slog.String("outcome", res.outcome),
-	}
+	attrs := [4]slog.Attr{appIDAttr(appID), slog.String("outcome", res.outcome)}
 	n := 2
 	if m := res.msg; m != nil {
 		typ := m.MsgType
@@ -190,10 +210,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve authenticates, parses, de-duplicates and handles the push.
 func (h *handler) serve(ctx context.Context, r *http.Request, appID, ts string) (result, push.Query) {
-	if appID == "" {
-		return result{outcome: outcomeRejected, err: &push.Error{Status: http.StatusBadRequest, Err: errors.New("no appid in the path")}}, push.Query{}
+	if !validAppID(appID) {
+		return result{outcome: outcomeRejected, err: &push.Error{Status: http.StatusBadRequest, Err: errors.New(`appid in the path is not "wx" and 16 lowercase letters or digits`)}}, push.Query{}
 	}
-	in, err := push.Open(r, h.crypter)
+	in, err := push.Open(r, h.crypter, push.Options{Now: h.now, Window: h.window})
 	if err != nil {
 		return result{outcome: outcomeRejected, err: err}, in.Query
 	}
@@ -204,21 +224,27 @@ func (h *handler) serve(ctx context.Context, r *http.Request, appID, ts string) 
 	res := result{msg: &m}
 	if to := in.Envelope.ToUserName; to != "" && to != m.ToUserName {
 		res.outcome = outcomeRejected
-		res.err = &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope ToUserName %q differs from the message's %q", to, m.ToUserName)}
+		res.err = &push.Error{Status: http.StatusBadRequest, Err: errors.New("envelope ToUserName differs from the message's")}
 		return res, in.Query
 	}
 
-	release := isReleaseAccount(appID, m.ToUserName)
+	// Every account's pushes are sealed with the component's key, so only
+	// the recipient inside tells whether this push was meant for this URL.
+	userName := releaseUserName(appID)
+	release := userName != ""
 	if !release {
-		outcome, err := h.checkAccount(ctx, appID)
-		if err != nil || outcome != "" {
-			res.outcome, res.err, res.value = outcome, err, []byte(seenSuccess)
+		if res.outcome, userName, res.err = h.checkAccount(ctx, appID); res.err != nil {
 			return res, in.Query
 		}
 	}
+	if m.ToUserName != userName {
+		res.outcome = outcomeForeign
+		res.err = &push.Error{Status: http.StatusForbidden, Err: fmt.Errorf("ToUserName (%d bytes) is not the account's user_name", len(m.ToUserName))}
+		return res, in.Query
+	}
 
 	key := seenKey(&m)
-	prior, err := h.store.PutSeenIfAbsent(ctx, key, nil, h.now().Add(SeenTTL))
+	prior, err := h.store.PutSeenIfAbsent(ctx, key, nil, h.now().Add(h.seenTTL))
 	switch {
 	case err == nil:
 		res.value, res.err = h.handle(ctx, &m, key, release, ts)
@@ -256,29 +282,65 @@ func outcomeFor(value []byte) string {
 	return outcomeNoReply
 }
 
-// checkAccount returns outcomeUnknown or outcomeRevoked for an account whose
-// messages are not handled, "" for an active one.
-func (h *handler) checkAccount(ctx context.Context, appID string) (string, error) {
+// validAppID reports whether appID looks like an appid: "wx" and 16
+// lowercase letters or digits (WeChat's are hex). Anything else is refused
+// before it reaches the store or the log.
+func validAppID(appID string) bool {
+	if len(appID) != 18 || appID[:2] != "wx" {
+		return false
+	}
+	for i := 2; i < len(appID); i++ {
+		if c := appID[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// appIDAttr logs the path's appid, or only its length and a hash when it
+// is not an appid: the path is the sender's text.
+func appIDAttr(appID string) slog.Attr {
+	if validAppID(appID) {
+		return slog.String("authorizer_appid", appID)
+	}
+	sum := sha256.Sum256([]byte(appID))
+	return slog.Group("path_appid", slog.Int("len", len(appID)), slog.String("sha256", hex.EncodeToString(sum[:8])))
+}
+
+// checkAccount returns the original id (user_name) of an authorized account
+// whose messages are handled; for any other account, a 403 with
+// outcomeUnknown or outcomeRevoked. The answer is cached for
+// accountCacheTTL.
+func (h *handler) checkAccount(ctx context.Context, appID string) (outcome, userName string, err error) {
 	now := h.now()
 	h.mu.Lock()
-	until, ok := h.active[appID]
+	acct, ok := h.active[appID]
 	h.mu.Unlock()
-	if ok && now.Before(until) {
-		return "", nil
+	if ok && now.Before(acct.until) {
+		return "", acct.userName, nil
 	}
 	a, err := h.store.GetAuthorizer(ctx, appID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return outcomeUnknown, nil
+		return outcomeUnknown, "", &push.Error{Status: http.StatusForbidden, Err: errors.New("account has not authorized the platform")}
 	case err != nil:
-		return "", fmt.Errorf("read authorizer %s: %w", appID, err)
+		return "", "", fmt.Errorf("read authorizer %s: %w", appID, err)
 	case a.Status == store.StatusRevoked:
-		return outcomeRevoked, nil
+		return outcomeRevoked, "", &push.Error{Status: http.StatusForbidden, Err: errors.New("account revoked the platform")}
+	}
+	p, err := h.store.GetProfile(ctx, appID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && p.UserName == "":
+		// Without its original id no push can be shown to be this
+		// account's; its profile must be fetched again (api_get_authorizer_info).
+		return outcomeUnknown, "", &push.Error{Status: http.StatusForbidden, Err: errors.New("account has no stored user_name")}
+	case err != nil:
+		return "", "", fmt.Errorf("read profile %s: %w", appID, err)
 	}
 	h.mu.Lock()
-	h.active[appID] = now.Add(accountCacheTTL)
+	h.active[appID] = activeAccount{userName: p.UserName, until: now.Add(accountCacheTTL)}
 	h.mu.Unlock()
-	return "", nil
+	return "", p.UserName, nil
 }
 
 // seenKey names a message for de-duplication: by MsgId for a user's
@@ -314,7 +376,7 @@ func (h *handler) handle(ctx context.Context, m *Message, key string, release bo
 		}
 		return nil, err
 	}
-	if err := h.store.PutSeen(keep, key, value, h.now().Add(SeenTTL)); err != nil {
+	if err := h.store.PutSeen(keep, key, value, h.now().Add(h.seenTTL)); err != nil {
 		// The reply still goes out; only a retry would miss it.
 		h.log.WarnContext(ctx, "record message reply", "authorizer_appid", m.AppID, "err", err)
 	}
@@ -396,7 +458,7 @@ func (h *handler) awaitFirst(ctx context.Context, key string) (value []byte, own
 			return nil, false, fmt.Errorf("wait for the first attempt: %w", ctx.Err())
 		case <-t.C:
 		}
-		prior, err := h.store.PutSeenIfAbsent(ctx, key, nil, h.now().Add(SeenTTL))
+		prior, err := h.store.PutSeenIfAbsent(ctx, key, nil, h.now().Add(h.seenTTL))
 		switch {
 		case err == nil:
 			return nil, true, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
+	"github.com/wxcomponent/wxcomponent/shared/wechat/push"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
 )
 
@@ -32,7 +33,9 @@ func newHandler(t *testing.T, st store.Store, router *message.Router, opts messa
 	if opts.Now == nil {
 		opts.Now = now
 	}
-	opts.Logger = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	return serve(message.NewHandler(opts))
 }
 
@@ -138,6 +141,9 @@ func TestRetries(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			_, err = st.PutAuthorizer(context.Background(), store.Authorizer{AppID: accountAppID, RefreshToken: "r", Status: store.StatusActive})
 			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.PutProfile(context.Background(), store.Profile{AppID: accountAppID, UserName: accountName}); err != nil {
 				t.Fatal(err)
 			}
 			return st
@@ -365,8 +371,22 @@ func TestRejected(t *testing.T) {
 		{"message without MsgType", accountAppID, signed(encrypt([]byte("<xml><ToUserName>gh_00000000a11e</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>")), accountName), http.StatusBadRequest, ""},
 		{"envelope for another account", accountAppID, signed(goodEncrypt, "gh_someoneelse"), http.StatusBadRequest, ""},
 		{"over 64 KiB", accountAppID, withBody(good, append(bytes.Repeat([]byte(" "), 64<<10), good.Body...)), http.StatusRequestEntityTooLarge, ""},
-		{"unknown account", unknownAppID, good, http.StatusOK, "success"},
-		{"revoked account", revokedAppID, good, http.StatusOK, "success"},
+		{"unknown account", unknownAppID, good, http.StatusForbidden, ""},
+		{"revoked account", revokedAppID, good, http.StatusForbidden, ""},
+		{"this account's push on another account's URL", otherAppID, good, http.StatusForbidden, ""},
+		{"another account's push on this account's URL", accountAppID, signed(encrypt(textTo(otherName, "hi")), otherName), http.StatusForbidden, ""},
+		{"a recipient other than the account", accountAppID, signed(encrypt(textTo("gh_someoneelse", "hi")), "gh_someoneelse"), http.StatusForbidden, ""},
+		{"a test account's recipient on an ordinary URL", accountAppID, signed(encrypt(textTo("gh_3c884a361561", "TESTCOMPONENT_MSG_TYPE_TEXT")), "gh_3c884a361561"), http.StatusForbidden, ""},
+		{"another test account's recipient", "wx570bc396a51b8ff8", signed(encrypt(textTo("gh_7818dcb60240", "TESTCOMPONENT_MSG_TYPE_TEXT")), "gh_7818dcb60240"), http.StatusForbidden, ""},
+		{"appid too short", "wx0000000000000a1", good, http.StatusBadRequest, ""},
+		{"appid too long", "wx0000000000000a110", good, http.StatusBadRequest, ""},
+		{"appid in capitals", "WX0000000000000A11", good, http.StatusBadRequest, ""},
+		{"appid with markup", "wx<script>alert(1)", good, http.StatusBadRequest, ""},
+		{"appid with an escaped newline", "wx%0Afake%20line00", good, http.StatusBadRequest, ""},
+		{"appid not wx", "gh_00000000a11e001", good, http.StatusBadRequest, ""},
+		{"timestamp past the window", accountAppID, sealAt(t, textXML(1, "hi"), accountName, now().Add(-push.DefaultWindow-time.Second)), http.StatusForbidden, ""},
+		{"timestamp ahead of the window", accountAppID, sealAt(t, textXML(1, "hi"), accountName, now().Add(push.DefaultWindow+time.Second)), http.StatusForbidden, ""},
+		{"timestamp 1", accountAppID, sealAt(t, textXML(1, "hi"), accountName, time.Unix(1, 0)), http.StatusForbidden, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -374,7 +394,8 @@ func TestRejected(t *testing.T) {
 			r := message.NewRouter()
 			r.HandleDefault(runs.replying(message.TextReply("handled")))
 			st := newMemStore(now)
-			h := newHandler(t, st, r, message.Options{})
+			var logs bytes.Buffer
+			h := newHandler(t, st, r, message.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 			rec := post(h, tt.appID, tt.push)
 			if rec.Code != tt.status {
 				t.Errorf("status %d %q, want %d", rec.Code, rec.Body, tt.status)
@@ -388,12 +409,26 @@ func TestRejected(t *testing.T) {
 			if n := st.liveSeen(); n != 0 {
 				t.Errorf("%d messages marked seen, want 0", n)
 			}
+			if strings.Contains(tt.name, "account's URL") && !strings.Contains(logs.String(), `"outcome":"foreign_recipient"`) {
+				t.Errorf("outcome not logged as foreign_recipient:\n%s", logs.String())
+			}
+			for _, echo := range []string{"script", "fake", "gh_someoneelse", "gh_3c884a361561", otherName} {
+				if strings.Contains(logs.String(), echo) {
+					t.Errorf("the log echoes %q:\n%s", echo, logs.String())
+				}
+			}
 		})
 	}
 }
 
-// TestAccountCache: an account found active is not read again for every
-// message, and an unknown account is read every time, so an authorization
+// sealAt is seal with the query timestamp at.
+func sealAt(tb testing.TB, plaintext []byte, to string, at time.Time) pushtest.Push {
+	tb.Helper()
+	return pushtest.Seal(tb, component, plaintext, "ToUserName", to, itoa(at.Unix()), pushNonce)
+}
+
+// TestAccountCache: an account found active, and its user_name, are not
+// read again for every message, and an unknown account is read every time, so an authorization
 // takes effect with the next push.
 func TestAccountCache(t *testing.T) {
 	st := &countingStore{memStore: newMemStore(now)}
@@ -408,6 +443,9 @@ func TestAccountCache(t *testing.T) {
 	if got := st.reads[accountAppID]; got != 1 {
 		t.Errorf("active account read %d times, want 1", got)
 	}
+	if got := st.profileReads[accountAppID]; got != 1 {
+		t.Errorf("active account's profile read %d times, want 1", got)
+	}
 	if got := st.reads[unknownAppID]; got != 3 {
 		t.Errorf("unknown account read %d times, want 3", got)
 	}
@@ -418,7 +456,15 @@ func TestAccountCache(t *testing.T) {
 
 type countingStore struct {
 	*memStore
-	reads map[string]int
+	reads, profileReads map[string]int
+}
+
+func (s *countingStore) GetProfile(ctx context.Context, appID string) (store.Profile, error) {
+	if s.profileReads == nil {
+		s.profileReads = make(map[string]int)
+	}
+	s.profileReads[appID]++
+	return s.memStore.GetProfile(ctx, appID)
 }
 
 func (s *countingStore) GetAuthorizer(ctx context.Context, appID string) (store.Authorizer, error) {

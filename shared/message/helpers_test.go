@@ -25,11 +25,15 @@ var component = pushtest.Component{
 	EncodingAESKey: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
 }
 
-// The authorized account the tests push to, and two that are not.
+// The authorized account the tests push to, another one, and two that are
+// not authorized.
 const (
 	accountAppID   = "wx0000000000000a11"
 	accountName    = "gh_00000000a11e"
+	otherAppID     = "wx0000000000000d44"
+	otherName      = "gh_00000000d44e"
 	revokedAppID   = "wx0000000000000b22"
+	revokedName    = "gh_00000000b22e"
 	unknownAppID   = "wx0000000000000c33"
 	follower       = "oUser0000000000000000000001"
 	pushTimestamp  = "1409659813"
@@ -57,6 +61,7 @@ type memStore struct {
 
 	mu          sync.Mutex
 	authorizers map[string]store.Authorizer
+	profiles    map[string]store.Profile
 	seen        map[string]seenRecord
 }
 
@@ -66,11 +71,24 @@ type seenRecord struct {
 }
 
 func newMemStore(now func() time.Time) *memStore {
-	s := &memStore{now: now, authorizers: make(map[string]store.Authorizer), seen: make(map[string]seenRecord)}
-	for appID, status := range map[string]store.Status{accountAppID: store.StatusActive, revokedAppID: store.StatusRevoked} {
+	s := &memStore{now: now, authorizers: make(map[string]store.Authorizer), profiles: make(map[string]store.Profile), seen: make(map[string]seenRecord)}
+	for appID, status := range map[string]store.Status{accountAppID: store.StatusActive, otherAppID: store.StatusActive, revokedAppID: store.StatusRevoked} {
 		s.authorizers[appID] = store.Authorizer{AppID: appID, RefreshToken: "refresh", Status: status, Version: 1}
 	}
+	for appID, name := range map[string]string{accountAppID: accountName, otherAppID: otherName, revokedAppID: revokedName} {
+		s.profiles[appID] = store.Profile{AppID: appID, UserName: name}
+	}
 	return s
+}
+
+func (s *memStore) GetProfile(_ context.Context, appID string) (store.Profile, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.profiles[appID]
+	if !ok {
+		return p, store.ErrNotFound
+	}
+	return p, nil
 }
 
 func (s *memStore) GetAuthorizer(_ context.Context, appID string) (store.Authorizer, error) {

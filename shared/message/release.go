@@ -37,20 +37,41 @@ type CustomMessenger interface {
 	SendCustomMessage(ctx context.Context, accessToken string, msg wechat.CustomMessage) error
 }
 
-// isReleaseAccount reports whether the push is to one of WeChat's test
-// accounts, by the appid in the URL or the account's original id.
-func isReleaseAccount(appID, userName string) bool {
-	switch appID {
-	case "wx570bc396a51b8ff8", "wx9252c5e0bb1836fc", "wx8e1097c5bc82cde9", "wx14550af28c71a144", "wxa35b9c23cfe664eb", // official accounts
-		"wxd101a85aa106f53e", "wxc39235c15087f6f3", "wx7720d01d4b2a4500", "wx05d483572dcd5d8b", "wx5910277cae6fd970": // mini programs
-		return true
+// ReleaseAccount is one of WeChat's release-check test accounts.
+type ReleaseAccount struct {
+	AppID    string
+	UserName string // the original id, gh_…
+}
+
+// ReleaseAccounts returns WeChat's release-check test accounts, official
+// accounts and mini programs of the five groups. The platform may hold no
+// profile for them, so their original ids are known here; template.yaml lets
+// the message function write only these accounts' authorizer items (the
+// QUERY_AUTH_CODE case exchanges a code for one of them).
+func ReleaseAccounts() [10]ReleaseAccount {
+	return [...]ReleaseAccount{
+		{"wx570bc396a51b8ff8", "gh_3c884a361561"},
+		{"wx9252c5e0bb1836fc", "gh_c0f28a78b318"},
+		{"wx8e1097c5bc82cde9", "gh_3f222ed8d140"},
+		{"wx14550af28c71a144", "gh_26128078e9ab"},
+		{"wxa35b9c23cfe664eb", "gh_2b3713f184a6"},
+		{"wxd101a85aa106f53e", "gh_8dad206e9538"},
+		{"wxc39235c15087f6f3", "gh_905ae9d01059"},
+		{"wx7720d01d4b2a4500", "gh_393666f1fdf4"},
+		{"wx05d483572dcd5d8b", "gh_39abb5d4e1b7"},
+		{"wx5910277cae6fd970", "gh_7818dcb60240"},
 	}
-	switch userName {
-	case "gh_3c884a361561", "gh_c0f28a78b318", "gh_3f222ed8d140", "gh_26128078e9ab", "gh_2b3713f184a6",
-		"gh_8dad206e9538", "gh_905ae9d01059", "gh_393666f1fdf4", "gh_39abb5d4e1b7", "gh_7818dcb60240":
-		return true
+}
+
+// releaseUserName returns the original id of the release-check test
+// account appID, or "" when appID is none of them.
+func releaseUserName(appID string) string {
+	for _, a := range ReleaseAccounts() {
+		if a.AppID == appID {
+			return a.UserName
+		}
 	}
-	return false
+	return ""
 }
 
 // releaseCase answers a push to a test account as the release check

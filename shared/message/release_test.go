@@ -129,7 +129,7 @@ func (f *releaseFakes) SendCustomMessage(_ context.Context, accessToken string, 
 }
 
 // TestReleaseCases checks each case of the release check for the test
-// accounts, by appid and by original id, and that other accounts' messages
+// accounts (known by appid and original id together), and that other accounts' messages
 // are routed as usual.
 func TestReleaseCases(t *testing.T) {
 	const code = "queryauthcode@@@abc"
@@ -145,7 +145,7 @@ func TestReleaseCases(t *testing.T) {
 		sent      bool
 	}{
 		{"text", "wx570bc396a51b8ff8", "gh_3c884a361561", textTo("gh_3c884a361561", "TESTCOMPONENT_MSG_TYPE_TEXT"), false, 200, "TESTCOMPONENT_MSG_TYPE_TEXT_callback", "", 0, false},
-		{"text to a mini program, by original id", "wxsomethingelse000", "gh_7818dcb60240", textTo("gh_7818dcb60240", "TESTCOMPONENT_MSG_TYPE_TEXT"), false, 200, "TESTCOMPONENT_MSG_TYPE_TEXT_callback", "", 0, false},
+		{"text to a mini program", "wx5910277cae6fd970", "gh_7818dcb60240", textTo("gh_7818dcb60240", "TESTCOMPONENT_MSG_TYPE_TEXT"), false, 200, "TESTCOMPONENT_MSG_TYPE_TEXT_callback", "", 0, false},
 		{"event", "wx05d483572dcd5d8b", "gh_39abb5d4e1b7", eventXML("gh_39abb5d4e1b7", "LOCATION"), false, 200, "LOCATIONfrom_callback", "", 0, false},
 		{"query auth code", "wx570bc396a51b8ff8", "gh_3c884a361561", textTo("gh_3c884a361561", "QUERY_AUTH_CODE:"+code), false, 200, "", "", 0, true},
 		{"query auth code fails", "wx570bc396a51b8ff8", "gh_3c884a361561", textTo("gh_3c884a361561", "QUERY_AUTH_CODE:"+code), true, 500, "", "", 0, false},

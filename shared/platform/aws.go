@@ -10,14 +10,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 )
 
-// FromAWS builds the platform as a Lambda function runs it: secrets from SSM
-// Parameter Store (WX_SSM_PREFIX), state in DynamoDB (WX_TABLE). It is
-// called once per cold start.
+// TokenReaderSecrets are the secrets fetching a component token takes:
+// all that template.yaml's TokenReaderPolicy lets the platform's other
+// Lambdas read.
+const TokenReaderSecrets = config.SecretComponentAppID | config.SecretComponentSecret
+
+// FromAWS builds the platform as one of the platform's other Lambdas runs
+// it to read tokens and call WeChat (with TokenReaderPolicy): the
+// component's appid and AppSecret from SSM Parameter Store (WX_SSM_PREFIX),
+// state in DynamoDB (WX_TABLE). Call it once per cold start.
 func FromAWS(ctx context.Context) (*Platform, error) {
-	cfg, err := config.Load(ctx, os.Getenv)
+	return fromAWS(ctx, TokenReaderSecrets)
+}
+
+// fromAWS builds the platform with the given secrets from SSM.
+func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
+	l := config.Loader{Getenv: os.Getenv, Secrets: secrets}
+	cfg, err := l.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
@@ -37,4 +50,20 @@ func FromAWS(ctx context.Context) (*Platform, error) {
 	p.Stage = os.Getenv("STAGE")
 	p.AWS = awsCfg
 	return p, nil
+}
+
+// Secrets returns the secrets the function named function reads from SSM:
+// every function may fetch a component token (app id and secret); the ticket
+// and message functions open pushes (message token and EncodingAESKey); only
+// the authorize function signs its state. template.yaml grants each
+// function's role exactly these, which internal/deploytest checks.
+func Secrets(function string) config.Secrets {
+	s := TokenReaderSecrets
+	switch function {
+	case routes.Ticket, routes.Message:
+		s |= config.SecretComponentToken | config.SecretComponentAESKey
+	case routes.Authorize:
+		s |= config.SecretState
+	}
+	return s
 }

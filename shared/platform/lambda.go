@@ -24,7 +24,7 @@ func StartHTTPFunction(function string, newHandler func(*Platform) (http.Handler
 }
 
 func coldStart(function string) *Platform {
-	p, err := FromAWS(context.Background())
+	p, err := fromAWS(context.Background(), Secrets(function))
 	if err != nil {
 		initFailed(function, err)
 	}

@@ -5,6 +5,7 @@
 package platform
 
 import (
+	"errors"
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
@@ -66,12 +67,16 @@ type Options struct {
 	Now        func() time.Time // nil: time.Now
 }
 
-// New builds a Platform.
+// New builds a Platform. Without the message token and EncodingAESKey
+// (a function that opens no pushes does not read them) Crypter is nil.
 func New(opts Options) (*Platform, error) {
 	cfg := opts.Config
-	crypter, err := wxcrypto.New(cfg.ComponentToken, cfg.ComponentAESKey, cfg.ComponentAppID)
-	if err != nil {
-		return nil, fmt.Errorf("message crypto: %w", err)
+	var crypter *wxcrypto.Crypter
+	if cfg.Omitted&(config.SecretComponentToken|config.SecretComponentAESKey) == 0 {
+		var err error
+		if crypter, err = wxcrypto.New(cfg.ComponentToken, cfg.ComponentAESKey, cfg.ComponentAppID); err != nil {
+			return nil, fmt.Errorf("message crypto: %w", err)
+		}
 	}
 	log := opts.Log
 	if log == nil {
@@ -131,14 +136,20 @@ func NewLogger(w *os.File) *slog.Logger {
 // TicketHandler is the ticket function's handler: WeChat's
 // authorization-event pushes.
 func (p *Platform) TicketHandler() (http.Handler, error) {
+	if p.Crypter == nil {
+		return nil, errNoCrypter
+	}
 	return ticket.NewHandler(ticket.Options{
 		Crypter:  p.Crypter,
 		Store:    p.Store,
 		Accounts: p.Accounts,
 		Now:      p.Now,
+		Window:   p.Config.PushWindow,
 		Logger:   p.Log,
 	}), nil
 }
+
+var errNoCrypter = errors.New("platform: no message token and EncodingAESKey loaded to open pushes with")
 
 // AuthorizeHandler is the authorize function's handler: the start page and
 // WeChat's redirect back.
@@ -160,6 +171,9 @@ func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 // MessageHandler is the message function's handler: every account's
 // messages and events, routed through p.Messages.
 func (p *Platform) MessageHandler() (http.Handler, error) {
+	if p.Crypter == nil {
+		return nil, errNoCrypter
+	}
 	return message.NewHandler(message.Options{
 		Crypter:   p.Crypter,
 		Store:     p.Store,
@@ -167,6 +181,7 @@ func (p *Platform) MessageHandler() (http.Handler, error) {
 		Accounts:  p.Accounts,
 		WeChat:    p.WeChat,
 		Forwarder: p.Forwarder,
+		Window:    p.Config.PushWindow,
 		Now:       p.Now,
 		Logger:    p.Log,
 	}), nil

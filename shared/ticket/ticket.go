@@ -38,6 +38,9 @@ type Options struct {
 	Accounts Accounts
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Window is how far a push's query timestamp may be from Now, and how
+	// far its CreateTime may be ahead of Now; 0 means push.DefaultWindow.
+	Window time.Duration
 	// Logger receives one line per push; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -48,15 +51,19 @@ type handler struct {
 	store    store.Store
 	accounts Accounts
 	now      func() time.Time
+	window   time.Duration
 	log      *slog.Logger
 }
 
 // NewHandler returns the handler of the authorization-event URL, routed on
 // Pattern.
 func NewHandler(opts Options) http.Handler {
-	h := &handler{crypter: opts.Crypter, store: opts.Store, accounts: opts.Accounts, now: opts.Now, log: opts.Logger}
+	h := &handler{crypter: opts.Crypter, store: opts.Store, accounts: opts.Accounts, now: opts.Now, window: opts.Window, log: opts.Logger}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.window <= 0 {
+		h.window = push.DefaultWindow
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -82,7 +89,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) serve(ctx context.Context, r *http.Request) (string, error) {
-	in, err := push.Open(r, h.crypter)
+	in, err := push.Open(r, h.crypter, push.Options{Now: h.now, Window: h.window})
 	if err != nil {
 		return "", err
 	}
@@ -100,6 +107,11 @@ func (h *handler) serve(ctx context.Context, r *http.Request) (string, error) {
 	createTime, err := strconv.ParseInt(f.Get("CreateTime"), 10, 64)
 	if err != nil {
 		return infoType, &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("CreateTime: %w", err)}
+	}
+	// WeChat stamps an event when it sends it. One from the future would
+	// win every newer-wins comparison (a ticket, a revocation) until then.
+	if createTime > h.now().Add(h.window).Unix() {
+		return infoType, &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("CreateTime is more than %v ahead", h.window)}
 	}
 	at := time.Unix(createTime, 0)
 
@@ -136,9 +148,12 @@ func (h *handler) serve(ctx context.Context, r *http.Request) (string, error) {
 	}
 }
 
+// maxTicketLen bounds a ticket: WeChat's are about a hundred characters.
+const maxTicketLen = 512
+
 func (h *handler) storeTicket(ctx context.Context, ticket string, createTime time.Time) error {
-	if ticket == "" {
-		return &push.Error{Status: http.StatusBadRequest, Err: errors.New("component_verify_ticket push without ComponentVerifyTicket")}
+	if err := checkTicket(ticket); err != nil {
+		return &push.Error{Status: http.StatusBadRequest, Err: err}
 	}
 	err := h.store.PutTicket(ctx, store.Ticket{
 		ComponentAppID: h.crypter.AppID(),
@@ -152,6 +167,23 @@ func (h *handler) storeTicket(ctx context.Context, ticket string, createTime tim
 	}
 	if err != nil {
 		return fmt.Errorf("store ticket: %w", err)
+	}
+	return nil
+}
+
+// checkTicket accepts a ticket of visible ASCII characters of a sensible
+// length. Its errors never quote it: it is a secret, and maybe not text.
+func checkTicket(ticket string) error {
+	switch {
+	case ticket == "":
+		return errors.New("component_verify_ticket push without ComponentVerifyTicket")
+	case len(ticket) > maxTicketLen:
+		return fmt.Errorf("ComponentVerifyTicket of %d bytes exceeds %d", len(ticket), maxTicketLen)
+	}
+	for i := range len(ticket) {
+		if c := ticket[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("ComponentVerifyTicket has a byte outside visible ASCII at offset %d", i)
+		}
 	}
 	return nil
 }

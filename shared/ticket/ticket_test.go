@@ -175,11 +175,49 @@ func TestRejectedPushesStoreNothing(t *testing.T) {
 			p.Query.Set("encrypt_type", "raw")
 			return p
 		}, http.StatusBadRequest},
+		{"query timestamp a second past the window", func(t *testing.T) pushtest.Push {
+			return pushtest.Seal(t, component, readFile(t, "ticket.xml"), "AppId", component.AppID, "1763999759", "1")
+		}, http.StatusForbidden},
+		{"query timestamp 1", func(t *testing.T) pushtest.Push {
+			return pushtest.Seal(t, component, readFile(t, "ticket.xml"), "AppId", component.AppID, "1", "1")
+		}, http.StatusForbidden},
+		{"query timestamp in 5138", func(t *testing.T) pushtest.Push {
+			return pushtest.Seal(t, component, readFile(t, "ticket.xml"), "AppId", component.AppID, "99999999999", "1")
+		}, http.StatusForbidden},
+		{"CreateTime in 2036", func(t *testing.T) pushtest.Push {
+			return seal(t, ticketDoc(t, "1764000000", "2082758400", "ticket@@@", "ticket@@@"))
+		}, http.StatusBadRequest},
+		{"CreateTime a second past the window ahead", func(t *testing.T) pushtest.Push {
+			return seal(t, ticketDoc(t, "1764000000", "1764000361", "ticket@@@", "ticket@@@"))
+		}, http.StatusBadRequest},
+		{"ticket with DEL", func(t *testing.T) pushtest.Push {
+			return seal(t, ticketDoc(t, "", "", "ticket@@@", "ticket@@@a\x7fb"))
+		}, http.StatusBadRequest},
+		{"ticket with a space", func(t *testing.T) pushtest.Push {
+			return seal(t, ticketDoc(t, "", "", "ticket@@@", "ticket@@@ x"))
+		}, http.StatusBadRequest},
+		{"ticket not ASCII", func(t *testing.T) pushtest.Push {
+			return seal(t, ticketDoc(t, "", "", "ticket@@@", "ticket@@@票"))
+		}, http.StatusBadRequest},
+		{"ticket over 512 bytes", func(t *testing.T) pushtest.Push {
+			return seal(t, ticketDoc(t, "", "", "ticket@@@", "ticket@@@"+strings.Repeat("A", 591)))
+		}, http.StatusBadRequest},
 		{"body over 64 KiB", func(t *testing.T) pushtest.Push {
 			p := good(t)
 			p.Body = append(p.Body, bytes.Repeat([]byte(" "), 64<<10)...)
 			return p
 		}, http.StatusRequestEntityTooLarge},
+	}
+	// What the log says for the checks this package makes itself.
+	reasons := map[string]string{
+		"query timestamp a second past the window":  "timestamp is more than 5m0s old",
+		"query timestamp in 5138":                   "timestamp is more than 5m0s ahead",
+		"CreateTime in 2036":                        "CreateTime is more than 5m0s ahead",
+		"CreateTime a second past the window ahead": "CreateTime is more than 5m0s ahead",
+		"ticket with DEL":                           "outside visible ASCII",
+		"ticket with a space":                       "outside visible ASCII",
+		"ticket not ASCII":                          "outside visible ASCII",
+		"ticket over 512 bytes":                     "bytes exceeds 512",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +225,12 @@ func TestRejectedPushesStoreNothing(t *testing.T) {
 			w := f.serve(tt.push(t).Request(path))
 			if w.Code != tt.status {
 				t.Fatalf("status = %d, want %d (body %q)", w.Code, tt.status, w.Body.String())
+			}
+			if r := reasons[tt.name]; !strings.Contains(f.logs.String(), r) {
+				t.Errorf("log does not say %q:\n%s", r, f.logs)
+			}
+			if strings.Contains(f.logs.String(), "ticket@@@") {
+				t.Errorf("log holds the ticket:\n%s", f.logs)
 			}
 			if _, err := f.store.GetTicket(context.Background(), component.AppID); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("GetTicket after a rejected push: err = %v, want ErrNotFound", err)
@@ -198,12 +242,23 @@ func TestRejectedPushesStoreNothing(t *testing.T) {
 	}
 }
 
+// ticketDoc returns testdata/ticket.xml with its CreateTime and a part of
+// its ticket replaced.
+func ticketDoc(t *testing.T, oldTime, newTime, oldTicket, newTicket string) []byte {
+	t.Helper()
+	doc := string(readFile(t, "ticket.xml"))
+	if oldTime != "" {
+		doc = strings.Replace(doc, oldTime, newTime, 1)
+	}
+	return []byte(strings.Replace(doc, oldTicket, newTicket, 1))
+}
+
 func TestOlderTicketNeverReplacesNewer(t *testing.T) {
 	f := newFixture(t)
-	newer := strings.Replace(string(readFile(t, "ticket.xml")), "1764000000", "1764000600", 1)
-	newer = strings.Replace(newer, "ticket@@@", "ticket@@@newer-", 1)
-	for _, doc := range []string{newer, string(readFile(t, "ticket.xml"))} {
-		if w := f.serve(seal(t, []byte(doc)).Request(path)); w.Code != http.StatusOK || w.Body.String() != "success" {
+	// Newer, and still less than the window ahead of the clock.
+	newer := ticketDoc(t, "1764000000", "1764000300", "ticket@@@", "ticket@@@newer-")
+	for _, doc := range [][]byte{newer, readFile(t, "ticket.xml")} {
+		if w := f.serve(seal(t, doc).Request(path)); w.Code != http.StatusOK || w.Body.String() != "success" {
 			t.Fatalf("answer = %d %q, want 200 success", w.Code, w.Body.String())
 		}
 	}

@@ -204,6 +204,28 @@ func Events(start time.Time) ([]Event, error) {
 	return b.events, nil
 }
 
+// Push returns the API Gateway event of a push the samples do not cover,
+// signed and sent at at, for tests of what the platform refuses: to the
+// authorization-event URL when appID is empty, else to appID's message URL
+// from UserOpenID. Its envelope's first element is outer, its plaintext
+// inner.
+func Push(appID string, at time.Time, outer wxxml.Field, inner ...wxxml.Field) ([]byte, error) {
+	crypter, err := wxcrypto.New(ComponentToken, ComponentAESKey, ComponentAppID)
+	if err != nil {
+		return nil, fmt.Errorf("sample crypter: %w", err)
+	}
+	b := builder{crypter: crypter}
+	if appID == "" {
+		b.push("push", routes.Ticket, at, outer, "", inner...)
+	} else {
+		b.pushTo("push", appID, at, outer, UserOpenID, inner...)
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.events[0].Payload, nil
+}
+
 // EnvFile returns events/env.json, the environment for
 // `sam local invoke --env-vars`: the variables template.yaml declares (the
 // only ones SAM lets it set), for a table and SSM prefix holding the sample

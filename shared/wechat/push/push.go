@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxxml"
@@ -14,6 +16,21 @@ import (
 
 // MaxBody is the largest push body accepted. WeChat's pushes are a few KiB.
 const MaxBody = 64 << 10
+
+// DefaultWindow is how far a push's timestamp may be from the receiver's
+// clock, either way, when Options.Window is zero. WeChat stamps a push when
+// it sends it and retries for about fifteen seconds; five minutes leaves room
+// for clock skew while keeping a captured push from being played back later.
+const DefaultWindow = 5 * time.Minute
+
+// Options are how Open judges a push's freshness.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Window is how far the query timestamp may be from Now, either way;
+	// 0 means DefaultWindow.
+	Window time.Duration
+}
 
 // Query holds the query parameters WeChat adds to every push.
 type Query struct {
@@ -41,12 +58,13 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("reject push (%d): %v", e.Status, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Open reads r's body (at most MaxBody bytes), checks both signatures and
+// Open checks that the query timestamp is within opts.Window of the clock,
+// reads r's body (at most MaxBody bytes), checks both signatures and
 // decrypts the envelope with c, which also checks the component appid at the
-// plaintext's tail. Every failure is an *Error: 413 for an oversized body, 401
-// for a bad signature or a ciphertext that does not authenticate, 400 for
-// anything malformed.
-func Open(r *http.Request, c *wxcrypto.Crypter) (Opened, error) {
+// plaintext's tail. Every failure is an *Error: 403 for a timestamp outside
+// the window, 413 for an oversized body, 401 for a bad signature or a
+// ciphertext that does not authenticate, 400 for anything malformed.
+func Open(r *http.Request, c *wxcrypto.Crypter, opts Options) (Opened, error) {
 	q := r.URL.Query()
 	p := Opened{Query: Query{
 		Signature:    q.Get("signature"),
@@ -61,6 +79,9 @@ func Open(r *http.Request, c *wxcrypto.Crypter) (Opened, error) {
 	}
 	if p.Query.EncryptType != "aes" {
 		return p, &Error{http.StatusBadRequest, fmt.Errorf("encrypt_type %q, want aes", p.Query.EncryptType)}
+	}
+	if err := opts.checkTimestamp(p.Query.Timestamp); err != nil {
+		return p, err
 	}
 	if err := c.VerifySignature(p.Query.Signature, p.Query.Timestamp, p.Query.Nonce); err != nil {
 		return p, &Error{http.StatusUnauthorized, err}
@@ -84,6 +105,33 @@ func Open(r *http.Request, c *wxcrypto.Crypter) (Opened, error) {
 		return p, &Error{http.StatusUnauthorized, fmt.Errorf("decrypt: %w", err)}
 	}
 	return p, nil
+}
+
+// checkTimestamp refuses a timestamp outside the window before anything
+// costlier is done: the signature covers the timestamp, so a captured push
+// cannot be given a new one, and once outside the window it is refused
+// however often it is played back.
+func (o Options) checkTimestamp(ts string) error {
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return &Error{http.StatusBadRequest, errors.New("timestamp is not a number of seconds")}
+	}
+	now, window := time.Now, o.Window
+	if o.Now != nil {
+		now = o.Now
+	}
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	// In whole seconds, with no arithmetic on sec, which may be anything.
+	at, w := now().Unix(), int64(window/time.Second)
+	switch {
+	case sec < at-w:
+		return &Error{http.StatusForbidden, fmt.Errorf("timestamp is more than %v old", window)}
+	case sec > at+w:
+		return &Error{http.StatusForbidden, fmt.Errorf("timestamp is more than %v ahead", window)}
+	}
+	return nil
 }
 
 func readBody(r *http.Request) ([]byte, error) {
