@@ -44,7 +44,7 @@ func (c *command) run(ctx context.Context, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p, err := platform.New(platform.Options{Config: cfg, Store: st, Log: platform.NewLogger(os.Stderr)})
+		p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: platform.NewLogger(os.Stderr)})
 		if err != nil {
 			return err
 		}

@@ -77,7 +77,7 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 		return fmt.Errorf("open the embedded store: %w", err)
 	}
 	defer st.Close()
-	p, err := platform.New(platform.Options{Config: cfg, Store: st, Log: log})
+	p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ type Platform struct {
 	// Forwarder, when set, receives every decrypted message (an EventBridge
 	// bus in AWS).
 	Forwarder message.Forwarder
-	Log       *slog.Logger
+	Logger    *slog.Logger
 	// AWS is the AWS SDK configuration in Lambda; zero elsewhere.
 	AWS aws.Config
 	Now func() time.Time
@@ -58,7 +58,7 @@ type Options struct {
 	Store  store.Store
 	// HTTPClient reaches WeChat; nil uses a client with WeChat's timeouts.
 	HTTPClient *http.Client
-	Log        *slog.Logger     // nil: JSON to stderr
+	Logger     *slog.Logger     // nil: JSON to stderr
 	Now        func() time.Time // nil: time.Now
 }
 
@@ -69,7 +69,7 @@ func New(opts Options) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("message crypto: %w", err)
 	}
-	log := opts.Log
+	log := opts.Logger
 	if log == nil {
 		log = NewLogger(os.Stderr)
 	}
@@ -109,7 +109,7 @@ func New(opts Options) (*Platform, error) {
 		API:      wechat.NewAuthorizers(wx, src),
 		Accounts: accounts.New(opts.Store, wx, src, now, log),
 		Messages: message.NewRouter(),
-		Log:      log,
+		Logger:   log,
 		Now:      now,
 	}, nil
 }
@@ -127,7 +127,7 @@ func (p *Platform) TicketHandler() (http.Handler, error) {
 		Store:    p.Store,
 		Accounts: p.Accounts,
 		Now:      p.Now,
-		Logger:   p.Log,
+		Logger:   p.Logger,
 	}), nil
 }
 
@@ -144,7 +144,7 @@ func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 		StateSecret:    p.Config.StateSecret,
 		SuccessURL:     p.Config.AuthSuccessURL,
 		Now:            p.Now,
-		Logger:         p.Log,
+		Logger:         p.Logger,
 	})
 }
 
@@ -159,7 +159,7 @@ func (p *Platform) MessageHandler() (http.Handler, error) {
 		WeChat:    p.WeChat,
 		Forwarder: p.Forwarder,
 		Now:       p.Now,
-		Logger:    p.Log,
+		Logger:    p.Logger,
 	}), nil
 }
 
@@ -168,7 +168,7 @@ func (p *Platform) MessageHandler() (http.Handler, error) {
 // StartHTTPFunction), so that its binary links only its own handler.
 func (p *Platform) Handler(function string) (http.Handler, error) {
 	q := *p
-	q.Log = p.Log.With("function", function)
+	q.Logger = p.Logger.With("function", function)
 	switch function {
 	case routes.Ticket:
 		return q.TicketHandler()

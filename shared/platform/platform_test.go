@@ -21,7 +21,7 @@ func TestHandlersServeTheRouteTable(t *testing.T) {
 	p, err := platform.New(platform.Options{
 		Config: samples.Config("http://127.0.0.1:1", "http://127.0.0.1:1"),
 		Store:  simtest.OpenStore(t, nil),
-		Log:    slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
