@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
-	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
 
@@ -54,7 +54,7 @@ func (c *command) run(ctx context.Context, stdout, stderr io.Writer) error {
 		case "recover":
 			return c.recover(ctx, p, stdout, stderr)
 		default: // revoke
-			if err := p.Accounts.Revoke(ctx, c.args[0], time.Now()); err != nil {
+			if _, err := status.Revoke(ctx, p.Store, c.args[0], status.Reason{Cause: status.CauseOperator, At: time.Now()}); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "%s revoked\n", c.args[0])
@@ -318,8 +318,9 @@ func (c *command) recover(ctx context.Context, p *platform.Platform, stdout, std
 		if cur.RefreshToken == item.RefreshToken && cur.Status == store.StatusActive {
 			return true
 		}
-		_, err = p.Tokens.RestoreRefreshToken(ctx, item.AuthorizerAppID, cur.RefreshToken, item.RefreshToken)
-		if errors.Is(err, tokens.ErrSuperseded) {
+		_, err = status.Restore(ctx, p.Store, item.AuthorizerAppID, cur.RefreshToken, item.RefreshToken,
+			status.Reason{Cause: status.CauseAuthorizerList, At: time.Now()})
+		if errors.Is(err, status.ErrSuperseded) || errors.Is(err, status.ErrOperatorRevoked) {
 			return true // re-authorized or revoked while we looked: the newer record stands
 		}
 		if err != nil {

@@ -107,7 +107,7 @@ func New(opts Options) (*Platform, error) {
 		Crypter:  crypter,
 		Tokens:   src,
 		API:      wechat.NewAuthorizers(wx, src),
-		Accounts: accounts.New(opts.Store, wx, src, now, log),
+		Accounts: accounts.New(accounts.Options{Store: opts.Store, WeChat: wx, Tokens: src, Now: now, Logger: log}),
 		Messages: message.NewRouter(),
 		Logger:   log,
 		Now:      now,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
@@ -208,19 +209,9 @@ func (s *Source) WithComponentToken(ctx context.Context, call func(cat string) e
 // the platform and the unauthorized push never arrived. Without this the
 // account would stay due and be tried again every run, forever.
 func (s *Source) markRevoked(ctx context.Context, a store.Authorizer, cause error) (store.Authorizer, Outcome, error) {
-	rejected := a.RefreshToken
-	revoked, err := s.update(ctx, a, func(cur *store.Authorizer) error {
-		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
-			return ErrSuperseded
-		}
-		cur.Status = store.StatusRevoked
-		cur.AccessToken = ""
-		cur.ExpiresAt = time.Time{}
-		cur.NextRefreshAt = time.Time{}
-		cur.UpdatedAt = s.now()
-		return nil
-	})
-	if errors.Is(err, ErrSuperseded) {
+	why := status.Reason{Cause: status.CauseRefresh, Code: codeNotAuthorized, At: s.now()}
+	revoked, err := status.Rejected(ctx, s.store, a.AppID, a.RefreshToken, store.StatusRevoked, why)
+	if errors.Is(err, status.ErrSuperseded) {
 		// Re-authorized (or marked) meanwhile: the record stands as stored.
 		return revoked, Current, statusErr(revoked)
 	}
@@ -251,8 +242,9 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 		return a, fmt.Errorf("recover refresh token of %s: %w", a.AppID, errors.Join(cause, err))
 	}
 	if listed != "" && listed != rejected {
-		restored, err := s.RestoreRefreshToken(ctx, a.AppID, rejected, listed)
-		if errors.Is(err, ErrSuperseded) {
+		why := status.Reason{Cause: status.CauseAuthorizerList, At: s.now()}
+		restored, err := status.Restore(ctx, s.store, a.AppID, rejected, listed, why)
+		if errors.Is(err, status.ErrSuperseded) || errors.Is(err, status.ErrOperatorRevoked) {
 			return restored, nil
 		}
 		if err != nil {
@@ -262,17 +254,9 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 		return restored, nil
 	}
 
-	marked, err := s.update(ctx, a, func(cur *store.Authorizer) error {
-		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
-			return ErrSuperseded
-		}
-		cur.Status = store.StatusNeedsReauth
-		cur.AccessToken = ""
-		cur.NextRefreshAt = time.Time{}
-		cur.UpdatedAt = s.now()
-		return nil
-	})
-	if errors.Is(err, ErrSuperseded) {
+	why := status.Reason{Cause: status.CauseRefresh, Code: codeRefreshTokenInvalid, At: s.now()}
+	marked, err := status.Rejected(ctx, s.store, a.AppID, rejected, store.StatusNeedsReauth, why)
+	if errors.Is(err, status.ErrSuperseded) {
 		return marked, nil
 	}
 	if err != nil {
@@ -355,22 +339,4 @@ func (s *Source) EachListed(ctx context.Context, fn func(wechat.AuthorizerListIt
 			return nil
 		}
 	}
-}
-
-// RestoreRefreshToken stores refreshToken for authorizerAppID and makes the
-// account active and due at once, provided its stored refresh token is still
-// rejected (so a concurrent re-authorization is never overwritten).
-func (s *Source) RestoreRefreshToken(ctx context.Context, authorizerAppID, rejected, refreshToken string) (store.Authorizer, error) {
-	return store.UpdateAuthorizer(ctx, s.store, authorizerAppID, func(cur *store.Authorizer) error {
-		if cur.RefreshToken != rejected {
-			return ErrSuperseded
-		}
-		now := s.now()
-		cur.RefreshToken = refreshToken
-		cur.Status = store.StatusActive
-		cur.AccessToken = ""
-		cur.NextRefreshAt = now
-		cur.UpdatedAt = now
-		return nil
-	})
 }
