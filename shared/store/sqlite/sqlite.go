@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -76,7 +77,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 }
 
 func (s *Store) open(ctx context.Context, path string) error {
-	var err error
+	// The file holds refresh tokens: readable by its owner only. SQLite
+	// gives its -wal and -shm files the database file's permissions.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
 	if s.writer, err = sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}})); err != nil {
 		return err
 	}

@@ -440,3 +440,26 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Fatalf("reason after upgrade: %+v, %v; want %+v", reread.Reason, err, stored.Reason)
 	}
 }
+
+// TestFilesOwnerOnly: the store holds refresh tokens, so its files are
+// created readable by their owner only, whatever the umask allows.
+func TestFilesOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, filepath.Join(dir, "store.db"), nil)
+	if _, err := s.PutAuthorizer(t.Context(), store.Authorizer{AppID: "wxacct", RefreshToken: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "store.db*"))
+	if err != nil || len(names) < 2 {
+		t.Fatalf("store files: %q, %v; want the database and its WAL", names, err)
+	}
+	for _, name := range names {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %v, want -rw-------", filepath.Base(name), perm)
+		}
+	}
+}
