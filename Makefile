@@ -89,9 +89,10 @@ check-tools:
 	exit $$missing
 
 # The four functions on one local server, the WeChat simulator and the
-# embedded store under data/.
+# embedded store under data/. Flags go in ARGS:
+#   make dev ARGS="-addr 127.0.0.1:9090 -log json"
 dev:
-	$(GO) run ./cmd/wxdev
+	$(GO) run ./cmd/wxdev $(ARGS)
 
 clean:
 	rm -rf build .aws-sam cover.out

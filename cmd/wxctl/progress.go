@@ -4,28 +4,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/wxcomponent/wxcomponent/internal/console"
 )
 
-// terminal reports whether w is a terminal (a character device), where a
-// person reads the output, rather than a pipe or a file.
-func terminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
 // logger is the platform's log for wxctl: warnings and errors, one short
 // line each on a terminal, JSON in scripts (--json, or stderr redirected).
 func (c *command) logger() *slog.Logger {
 	level := &slog.HandlerOptions{Level: slog.LevelWarn}
-	if c.opts.json || !terminal(c.stderr) {
+	if c.opts.json || !console.Terminal(c.stderr) {
 		return slog.New(slog.NewJSONHandler(c.stderr, level))
 	}
 	return slog.New(console.NewHandler(c.stderr, level))
@@ -43,7 +31,7 @@ type progress struct {
 // newProgress returns the bar for c's stderr.
 func (c *command) newProgress(label string, total int) *progress {
 	p := &progress{label: label, total: total, shown: -1}
-	if !c.opts.json && terminal(c.stderr) {
+	if !c.opts.json && console.Terminal(c.stderr) {
 		p.w = c.stderr
 	}
 	return p

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/console"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 )
 
@@ -46,7 +47,7 @@ func (c *command) status(ctx context.Context) error {
 		if r.TicketExpiresAt == nil {
 			t.row("ticket", "none: WeChat has not pushed a component_verify_ticket (or it expired)")
 		} else {
-			t.row("ticket", fmt.Sprintf("received %s, valid for %s more", ago(ticketAt, now), span(r.TicketExpiresAt.Sub(now))))
+			t.row("ticket", fmt.Sprintf("received %s, valid for %s more", ago(ticketAt, now), console.Span(r.TicketExpiresAt.Sub(now))))
 		}
 		if r.TokenExpiresAt == nil {
 			t.row("component token", "none")

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/wxcomponent/wxcomponent/internal/console"
 )
 
 // table writes rows in aligned columns by display width, so that Chinese
@@ -95,38 +96,18 @@ func wide(r rune) bool {
 	return false
 }
 
-// span writes a duration the way a person reads it: "42s", "3m12s",
-// "1h59m", "3d4h". Its precision shrinks as it grows.
-func span(d time.Duration) string {
-	d = d.Abs()
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
-	case d < time.Hour:
-		d = d.Round(time.Second)
-		return trimZero(fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second)), "00s")
-	case d < 48*time.Hour:
-		d = d.Round(time.Minute)
-		return trimZero(fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute)), "00m")
-	}
-	d = d.Round(time.Hour)
-	return trimZero(fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)), "0h")
-}
-
-func trimZero(s, zero string) string { return strings.TrimSuffix(s, zero) }
-
 // ago says how long before now t was: "3m ago", or "in 3m" for a future t.
 func ago(t, now time.Time) string {
 	if t.After(now) {
-		return "in " + span(t.Sub(now))
+		return "in " + console.Span(t.Sub(now))
 	}
-	return span(now.Sub(t)) + " ago"
+	return console.Span(now.Sub(t)) + " ago"
 }
 
 // expiry says when a token expires: "expires in 1h59m" or "expired 3m ago".
 func expiry(t, now time.Time) string {
 	if t.After(now) {
-		return "expires in " + span(t.Sub(now))
+		return "expires in " + console.Span(t.Sub(now))
 	}
-	return "expired " + span(now.Sub(t)) + " ago"
+	return "expired " + console.Span(now.Sub(t)) + " ago"
 }

@@ -14,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/wxcomponent/wxcomponent/internal/console"
 	"github.com/wxcomponent/wxcomponent/internal/motoserver"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
@@ -248,12 +249,12 @@ func TestDurationsReadAsDurations(t *testing.T) {
 	tests := []struct {
 		got, want string
 	}{
-		{span(42 * time.Second), "42s"},
-		{span(3*time.Minute + 12*time.Second), "3m12s"},
-		{span(3 * time.Minute), "3m"},
-		{span(time.Hour + 59*time.Minute + 20*time.Second), "1h59m"},
-		{span(2 * time.Hour), "2h"},
-		{span(75 * time.Hour), "3d3h"},
+		{console.Span(42 * time.Second), "42s"},
+		{console.Span(3*time.Minute + 12*time.Second), "3m12s"},
+		{console.Span(3 * time.Minute), "3m"},
+		{console.Span(time.Hour + 59*time.Minute + 20*time.Second), "1h59m"},
+		{console.Span(2 * time.Hour), "2h"},
+		{console.Span(75 * time.Hour), "3d3h"},
 		{expiry(now.Add(119*time.Minute), now), "expires in 1h59m"},
 		{expiry(now.Add(-3*time.Minute), now), "expired 3m ago"},
 		{ago(now.Add(-90*time.Second), now), "1m30s ago"},

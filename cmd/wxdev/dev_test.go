@@ -12,8 +12,17 @@ import (
 )
 
 // startDev runs wxdev on free loopback ports with its data in dataDir and
-// returns its URLs once both servers accept connections.
+// returns its URLs once both servers accept connections. It stops at the
+// end of the test.
 func startDev(t *testing.T, dataDir string) (urls, *devServer) {
+	t.Helper()
+	u, d, stop := startStoppableDev(t, dataDir)
+	t.Cleanup(stop)
+	return u, d
+}
+
+// startStoppableDev is startDev, stopped by calling stop (once).
+func startStoppableDev(t *testing.T, dataDir string) (u urls, d *devServer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	o := options{addr: "127.0.0.1:0", simAddr: "127.0.0.1:0", dataDir: dataDir, envFile: "",
@@ -26,19 +35,20 @@ func startDev(t *testing.T, dataDir string) (urls, *devServer) {
 	done := make(chan error, 1)
 	noEnv := func(string) string { return "" }
 	go func() { done <- run(ctx, o, noEnv, io.Discard, func(u urls, d *devServer) { ready <- started{u, d} }) }()
-	t.Cleanup(func() {
+	stop = func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("wxdev: %v", err)
 		}
-	})
+	}
 	select {
 	case s := <-ready:
-		return s.u, s.d
+		return s.u, s.d, stop
 	case err := <-done:
+		cancel()
 		t.Fatalf("wxdev stopped before it was ready: %v", err)
 	}
-	return urls{}, nil
+	return urls{}, nil, nil
 }
 
 func getState(t *testing.T, u urls) state {
@@ -77,8 +87,9 @@ func TestDevServerHasComponentTokenWhenReady(t *testing.T) {
 
 func TestDevServerKeepsStateAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	u, _ := startDev(t, dir)
+	u, _, stop := startStoppableDev(t, dir)
 	first := getState(t, u)
+	stop()
 	u, _ = startDev(t, dir)
 	second := getState(t, u)
 	if first.Component != second.Component {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,3 +123,34 @@ func appendAttr(b *strings.Builder, group string, a slog.Attr) {
 	}
 	b.WriteString(v)
 }
+
+// Terminal reports whether w is a terminal (a character device), where a
+// person reads the output, rather than a pipe or a file.
+func Terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Span writes a duration the way a person reads it: "42s", "3m12s",
+// "1h59m", "3d4h". Its precision shrinks as it grows.
+func Span(d time.Duration) string {
+	d = d.Abs()
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return trimZero(fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second)), "00s")
+	case d < 48*time.Hour:
+		d = d.Round(time.Minute)
+		return trimZero(fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute)), "00m")
+	}
+	d = d.Round(time.Hour)
+	return trimZero(fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)), "0h")
+}
+
+func trimZero(s, zero string) string { return strings.TrimSuffix(s, zero) }
