@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -171,6 +172,9 @@ func (c *command) withPlatform(ctx context.Context, fn func(*platform.Platform) 
 		if err != nil {
 			return err
 		}
+		// The refresh job's metrics are for CloudWatch, which reads them from
+		// a Lambda's standard output; here they would garble the output.
+		p.Metrics = io.Discard
 		return fn(p)
 	})
 }

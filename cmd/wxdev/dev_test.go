@@ -6,6 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +101,51 @@ func TestDevServerKeepsStateAcrossRestarts(t *testing.T) {
 	}
 	if second.ComponentToken == nil || !second.ComponentToken.ExpiresAt.Equal(first.ComponentToken.ExpiresAt) {
 		t.Fatalf("component token after restart = %+v, want the stored one expiring %v", second.ComponentToken, first.ComponentToken.ExpiresAt)
+	}
+}
+
+// TestWxctlNeedsNoFlagsAgainstDev runs the real wxctl binary, with no flags
+// and no settings in its environment, next to a running dev server's data
+// folder, as `go run ./cmd/wxctl status` does after `make dev`.
+func TestWxctlNeedsNoFlagsAgainstDev(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go is not on PATH: %v", err)
+	}
+	work := t.TempDir()
+	wxctl := filepath.Join(t.TempDir(), "wxctl")
+	build := exec.CommandContext(t.Context(), goBin, "build", "-o", wxctl, "../wxctl")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build wxctl: %v\n%s", err, out)
+	}
+	startDev(t, filepath.Join(work, "data"))
+
+	wxctlRun := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), wxctl, args...)
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("wxctl %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		return string(out)
+	}
+	out := wxctlRun("status")
+	for _, want := range []string{
+		`(?m)^ticket\s+received \d+s ago, valid for 1[12]h\d*m? more$`,
+		`(?m)^component token\s+expires in (1h59m|2h) \(`,
+		`(?m)^accounts\s+0 active, 0 needs_reauth, 0 revoked$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("wxctl status does not match %s:\n%s", want, out)
+		}
+	}
+	// A command that calls WeChat reaches the dev server's simulator.
+	var sum struct{ Component string }
+	if err := json.Unmarshal([]byte(wxctlRun("refresh", "--json")), &sum); err != nil || sum.Component == "" {
+		t.Errorf("wxctl refresh --json: %+v, %v", sum, err)
 	}
 }
