@@ -272,16 +272,16 @@ func lockDataDir(dir string) (*os.File, error) {
 
 func printBanner(w io.Writer, u urls, cfg config.Config, o options) {
 	fmt.Fprintf(w, "\nwxcomponent is running locally\n")
-	fmt.Fprintf(w, "  home page          %s/\n", u.Platform)
-	fmt.Fprintf(w, "  authorize a merchant %s/wechat/authorize?customer=demo\n", u.Platform)
-	fmt.Fprintf(w, "  ticket URL         %s/wechat/component/ticket\n", u.Platform)
-	fmt.Fprintf(w, "  message URL        %s/wechat/$APPID$/callback\n", u.Platform)
+	fmt.Fprintf(w, "  home page             %s/\n", u.Platform)
+	fmt.Fprintf(w, "  authorize a merchant  %s/wechat/authorize?customer=demo\n", u.Platform)
+	fmt.Fprintf(w, "  ticket URL            %s/wechat/component/ticket\n", u.Platform)
+	fmt.Fprintf(w, "  message URL           %s/wechat/$APPID$/callback\n", u.Platform)
 	if u.Sim != "" {
-		fmt.Fprintf(w, "  WeChat simulator   %s (component %s)\n", u.Sim, cfg.ComponentAppID)
+		fmt.Fprintf(w, "  WeChat simulator      %s/sim/ (component %s)\n", u.Sim, cfg.ComponentAppID)
 	} else {
-		fmt.Fprintf(w, "  WeChat             %s (real credentials from the environment or %s)\n", cfg.APIBase, o.envFile)
+		fmt.Fprintf(w, "  WeChat                %s (real credentials from the environment or %s)\n", cfg.APIBase, o.envFile)
 	}
-	fmt.Fprintf(w, "  store              %s\n", filepath.Join(o.dataDir, "wxcomponent.db"))
-	fmt.Fprintf(w, "  refresh job        every %s\n", o.refreshEvery)
-	fmt.Fprintf(w, "  operator's CLI     go run ./cmd/wxctl status   (no flags needed)\n\n")
+	fmt.Fprintf(w, "  store                 %s\n", filepath.Join(o.dataDir, "wxcomponent.db"))
+	fmt.Fprintf(w, "  refresh job           every %s\n", o.refreshEvery)
+	fmt.Fprintf(w, "  operator's CLI        go run ./cmd/wxctl status   (no flags needed)\n\n")
 }

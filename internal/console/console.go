@@ -89,10 +89,11 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 }
 
 // appendAttr writes " key=value", quoting values with spaces or quotes and
-// flattening groups into dotted keys; empty attributes are left out.
+// flattening groups into dotted keys. Empty attributes and empty strings
+// are left out: the line is for reading, not parsing.
 func appendAttr(b *strings.Builder, group string, a slog.Attr) {
 	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
+	if a.Equal(slog.Attr{}) || (a.Value.Kind() == slog.KindString && a.Value.String() == "") {
 		return
 	}
 	if a.Value.Kind() == slog.KindGroup {
@@ -118,7 +119,7 @@ func appendAttr(b *strings.Builder, group string, a slog.Attr) {
 	b.WriteString(group)
 	b.WriteString(a.Key)
 	b.WriteByte('=')
-	if v == "" || strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || r == '"' || r == '=' }) {
+	if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || r == '"' || r == '=' }) {
 		v = strconv.Quote(v)
 	}
 	b.WriteString(v)
