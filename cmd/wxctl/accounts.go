@@ -77,8 +77,8 @@ func (c *command) accounts(ctx context.Context) error {
 		t := &table{}
 		t.row("APPID", "NAME", "STATUS", "WHY", "TOKEN", "CUSTOMER")
 		for _, r := range rows {
-			token := "-"
-			if r.ExpiresAt != nil {
+			token := "-" // an account that is not active has no token to use
+			if r.ExpiresAt != nil && r.Status == string(store.StatusActive) {
 				token = expiry(*r.ExpiresAt, now)
 			}
 			t.row(r.AppID, r.Name, r.Status, r.reason(now), token, r.CustomerRef)

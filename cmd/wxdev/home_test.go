@@ -136,27 +136,36 @@ func TestHomePageScreenshots(t *testing.T) {
 				chromedp.EmulateViewport(int64(tt.width), int64(tt.height)),
 				chromedp.Navigate(u.Platform+"/"),
 				chromedp.Click(chromedp.ID("refresh-now")),
-				chromedp.WaitVisible(chromedp.ID("refresh-result")),
 			); err != nil {
 				t.Fatal(err)
 			}
-			appID, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("component-appid")))
-			if err != nil {
-				t.Fatal(err)
+			// What the page shows once the click's POST has come back to
+			// /#refresh, read in one evaluation: the page reloads itself
+			// every 5 seconds.
+			type shown struct {
+				AppID, Reason, Fix string
+				Overflow           bool
 			}
-			reason, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#account-"+ids[1]+" .reason")))
-			if err != nil {
-				t.Fatal(err)
+			read := strings.ReplaceAll(`location.hash === "#refresh" && document.readyState === "complete" &&
+				document.getElementById("refresh-result") && {
+					AppID: document.getElementById("component-appid").textContent,
+					Reason: document.querySelector("#account-APPID .reason").textContent,
+					Fix: document.querySelector("#account-APPID a.button").getAttribute("href"),
+					Overflow: document.documentElement.scrollWidth > window.innerWidth,
+				}`, "APPID", ids[1])
+			var page shown
+			var err error
+			// A poll started as the click navigates away loses its page
+			// ("context destroyed"); the next one runs in the new page.
+			for range 5 {
+				if page, err = chromedp.Run(ctx, chromedp.Poll[shown](read)); err == nil {
+					break
+				}
 			}
-			fix, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#account-"+ids[1]+" a.button"), "href"))
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("the page after the refresh: %v", err)
 			}
-			fixHref := fix.Value
-			overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-			if err != nil {
-				t.Fatal(err)
-			}
+			appID, reason, fixHref, overflow := page.AppID, page.Reason, page.Fix, page.Overflow
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)
