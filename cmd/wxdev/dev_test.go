@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/store"
 )
 
 // startDev runs wxdev on free loopback ports with its data in dataDir and
@@ -118,7 +121,7 @@ func TestWxctlNeedsNoFlagsAgainstDev(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build wxctl: %v\n%s", err, out)
 	}
-	startDev(t, filepath.Join(work, "data"))
+	_, d := startDev(t, filepath.Join(work, "data"))
 
 	wxctlRun := func(args ...string) string {
 		t.Helper()
@@ -130,6 +133,9 @@ func TestWxctlNeedsNoFlagsAgainstDev(t *testing.T) {
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("wxctl %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		if stderr.Len() > 0 {
+			t.Errorf("wxctl %s wrote to stderr:\n%s", strings.Join(args, " "), stderr.String())
 		}
 		return string(out)
 	}
@@ -147,5 +153,27 @@ func TestWxctlNeedsNoFlagsAgainstDev(t *testing.T) {
 	var sum struct{ Component string }
 	if err := json.Unmarshal([]byte(wxctlRun("refresh", "--json")), &sum); err != nil || sum.Component == "" {
 		t.Errorf("wxctl refresh --json: %+v, %v", sum, err)
+	}
+
+	// An account the operator revokes stays revoked through recover, though
+	// WeChat still lists it with its refresh token.
+	account := firstAccount(t, d.sim, wechatsim.OfficialAccount)
+	if _, err := d.sim.Grant(t.Context(), d.p.Config.ComponentAppID, account.AppID); err != nil {
+		t.Fatal(err)
+	}
+	wxctlRun("revoke", account.AppID)
+	var rec struct {
+		Listed      int      `json:"listed"`
+		Restored    []string `json:"restored"`
+		KeptRevoked []string `json:"kept_revoked_by_operator"`
+	}
+	if err := json.Unmarshal([]byte(wxctlRun("recover", "--json")), &rec); err != nil {
+		t.Fatalf("wxctl recover --json: %v", err)
+	}
+	if rec.Listed != 1 || len(rec.Restored) != 0 || len(rec.KeptRevoked) != 1 || rec.KeptRevoked[0] != account.AppID {
+		t.Errorf("recover = %+v, want %s listed and kept revoked", rec, account.AppID)
+	}
+	if a, err := d.st.GetAuthorizer(t.Context(), account.AppID); err != nil || a.Status != store.StatusRevoked {
+		t.Errorf("after recover: %+v, %v; want revoked", a, err)
 	}
 }
