@@ -24,7 +24,7 @@ MAX_BOOTSTRAP_BYTES := 12000000
 
 FUZZTIME ?= 20s
 
-.PHONY: all build test lint fmt-check vet check-tools dev clean bench fuzz sizes FORCE \
+.PHONY: all build test lint fmt-check vet tidy-check check-tools dev clean bench fuzz sizes FORCE \
 	build-TicketFunction build-AuthorizeFunction build-MessageFunction build-RefreshFunction
 
 all: build
@@ -56,14 +56,14 @@ build-RefreshFunction:
 # by the tests themselves; cfn-lint runs offline.
 # Tests keep what they want a person to look at (the authorization pages'
 # screenshots) under build/test-output/_artifacts.
-test: check-tools fmt-check vet sizes
+test: check-tools fmt-check vet tidy-check sizes
 	mkdir -p build/test-output
 	$(GO) test -race -count=1 -timeout 5m -v $(STORES) \
 		| awk '/^=== / || /^PASS$$/ { next } /^ +--- PASS/ && !/Conformance(\/[A-Za-z]+)? / { next } { print }'
 	$(GO) test -race -count=1 -timeout 12m -artifacts -outputdir $(CURDIR)/build/test-output \
 		$$($(GO) list ./... | grep -Ev '/shared/store/(dynamo|sqlite)$$')
 
-lint: fmt-check vet
+lint: fmt-check vet tidy-check
 	cfn-lint template.yaml
 
 fmt-check:
@@ -71,6 +71,11 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# go.mod and go.sum say exactly what the code imports: prints the change
+# `go mod tidy` would make and fails if there is one.
+tidy-check:
+	$(GO) mod tidy -diff
 
 check-tools:
 	@missing=0; \
@@ -84,9 +89,10 @@ check-tools:
 	exit $$missing
 
 # The four functions on one local server, the WeChat simulator and the
-# embedded store under data/.
+# embedded store under data/. Flags go in ARGS:
+#   make dev ARGS="-addr 127.0.0.1:9090 -log json"
 dev:
-	$(GO) run ./cmd/wxdev
+	$(GO) run ./cmd/wxdev $(ARGS)
 
 clean:
 	rm -rf build .aws-sam cover.out

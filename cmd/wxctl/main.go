@@ -1,22 +1,25 @@
 // Command wxctl operates a wxcomponent platform: it shows the state of the
 // ticket, the component token and every authorized account, refreshes
 // tokens, recovers refresh tokens from WeChat, revokes accounts and checks the
-// configuration. It works against the production DynamoDB table and against
-// the local dev server's embedded store.
+// configuration. It works against the production DynamoDB table and, with no
+// flags at all, against a running `make dev`.
 //
 // Usage:
 //
-//	wxctl [flags] status
-//	wxctl [flags] accounts [--json]
-//	wxctl [flags] refresh [appid]
-//	wxctl [flags] recover
-//	wxctl [flags] revoke <appid>
-//	wxctl [flags] check-config
-//	wxctl [flags] mp templates|commit|submit|release|poll|status …
+//	wxctl status [--json]
+//	wxctl accounts [--json]
+//	wxctl refresh [appid] [--json]
+//	wxctl recover [--json]
+//	wxctl revoke <appid>
+//	wxctl check-config
 //
-// Flags choose the store (-db for the embedded store, -table for DynamoDB)
-// and where the configuration comes from (-ssm-prefix, or the environment
-// and -env-file).
+// Flags, before or after the command, choose the store (-db for the embedded
+// store, -table for DynamoDB) and where the configuration comes from
+// (-ssm-prefix, or the environment and -env-file, or the dev server's data
+// folder). `wxctl -h` lists them.
+//
+// Each command group lives in its own file and returns its specs (see
+// commands in cli.go).
 package main
 
 import (
@@ -39,9 +42,9 @@ func main() {
 
 // run is the whole command, with its inputs and outputs passed in.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd, err := parse(args, getenv, stderr)
-	if err != nil {
+	cmd, err := parse(args, getenv, stdout, stderr)
+	if err != nil || cmd == nil {
 		return err
 	}
-	return cmd.run(ctx, stdout, stderr)
+	return cmd.run(cmd, ctx)
 }

@@ -18,6 +18,13 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
 
+func mpCommands() []spec {
+	return []spec{{
+		name: "mp", usage: "<subcommand> [args]", summary: "mini programs: templates, commit, submit, release, poll, status (wxctl mp for help)",
+		json: true, raw: true, run: (*command).runMP,
+	}}
+}
+
 const mpUsage = `usage: wxctl [flags] mp <subcommand> [args]
 
   templates [--json]                        the platform's code templates
@@ -64,7 +71,7 @@ func parseMP(c *command, args []string) error {
 			m.all = true
 			continue
 		case "json":
-			c.json = true
+			c.opts.json = true
 			continue
 		case "version", "desc", "ext", "concurrency":
 		default:
@@ -122,35 +129,33 @@ func parseMP(c *command, args []string) error {
 }
 
 // runMP runs a `wxctl mp` command; status needs only the store.
-func (c *command) runMP(ctx context.Context, stdout, stderr io.Writer) error {
-	return c.withStore(ctx, func(st store.Store) error {
-		svc := miniprogram.New(miniprogram.Options{Store: st})
-		if c.mp.sub != "status" {
-			cfg, err := c.config(ctx)
-			if err != nil {
-				return err
-			}
-			p, err := platform.New(platform.Options{Config: cfg, Store: st, Log: platform.NewLogger(os.Stderr)})
-			if err != nil {
-				return err
-			}
-			svc = p.MiniPrograms
+func (c *command) runMP(ctx context.Context) error {
+	if err := parseMP(c, c.args); err != nil {
+		return err
+	}
+	if c.mp.sub == "status" {
+		return c.withStore(ctx, func(st store.Store) error {
+			return c.mpRun(ctx, miniprogram.New(miniprogram.Options{Store: st}))
+		})
+	}
+	return c.withPlatform(ctx, func(p *platform.Platform) error { return c.mpRun(ctx, p.MiniPrograms) })
+}
+
+func (c *command) mpRun(ctx context.Context, svc *miniprogram.Service) error {
+	if c.mp.sub == "templates" {
+		return c.mpTemplates(ctx, svc, c.stdout)
+	}
+	ids := c.mp.appIDs
+	if c.mp.all {
+		var err error
+		if ids, err = svc.MiniPrograms(ctx); err != nil {
+			return err
 		}
-		if c.mp.sub == "templates" {
-			return c.mpTemplates(ctx, svc, stdout)
-		}
-		ids := c.mp.appIDs
-		if c.mp.all {
-			var err error
-			if ids, err = svc.MiniPrograms(ctx); err != nil {
-				return err
-			}
-		}
-		if c.mp.sub == "status" {
-			return c.mpStatus(ctx, svc, ids, stdout)
-		}
-		return c.mpFleet(ctx, svc, ids, stdout, stderr)
-	})
+	}
+	if c.mp.sub == "status" {
+		return c.mpStatus(ctx, svc, ids, c.stdout)
+	}
+	return c.mpFleet(ctx, svc, ids, c.stdout, c.stderr)
 }
 
 func (c *command) mpTemplates(ctx context.Context, svc *miniprogram.Service, stdout io.Writer) error {
@@ -158,7 +163,7 @@ func (c *command) mpTemplates(ctx context.Context, svc *miniprogram.Service, std
 	if err != nil {
 		return err
 	}
-	if c.json {
+	if c.opts.json {
 		return writeJSON(stdout, list)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -174,7 +179,7 @@ func (c *command) mpStatus(ctx context.Context, svc *miniprogram.Service, ids []
 	if err != nil {
 		return err
 	}
-	if c.json {
+	if c.opts.json {
 		return writeJSON(stdout, rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -193,7 +198,7 @@ func (c *command) mpFleet(ctx context.Context, svc *miniprogram.Service, ids []s
 		return errors.New("no mini programs to work on")
 	}
 	opts := miniprogram.FleetOptions{Concurrency: c.mp.concurrency}
-	if !c.json && isTerminal(stderr) {
+	if !c.opts.json && isTerminal(stderr) {
 		bar := &progressBar{w: stderr}
 		opts.Progress = bar.update
 	}
@@ -227,7 +232,7 @@ func (c *command) mpFleet(ctx context.Context, svc *miniprogram.Service, ids []s
 		}
 		rows = append(rows, r)
 	}
-	if c.json {
+	if c.opts.json {
 		if err := writeJSON(stdout, rows); err != nil {
 			return err
 		}

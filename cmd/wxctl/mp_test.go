@@ -177,13 +177,13 @@ func TestParseMP(t *testing.T) {
 		wantErr bool
 		check   func(c *command) bool
 	}{
-		{"mp templates --json", false, func(c *command) bool { return c.mp.sub == "templates" && c.json }},
+		{"mp templates --json", false, func(c *command) bool { return c.mp.sub == "templates" && c.opts.json }},
 		{"mp commit 12 --all --version 1.2.0 --desc=秋季 --concurrency 4", false, func(c *command) bool {
 			return c.mp.templateID == 12 && c.mp.all && c.mp.version == "1.2.0" && c.mp.desc == "秋季" && c.mp.concurrency == 4
 		}},
 		{"mp commit 12 wxa wxb", false, func(c *command) bool { return len(c.mp.appIDs) == 2 && !c.mp.all }},
 		{"mp status", false, func(c *command) bool { return c.mp.all }},
-		{"mp status wxa --json", false, func(c *command) bool { return !c.mp.all && c.mp.appIDs[0] == "wxa" && c.json }},
+		{"mp status wxa --json", false, func(c *command) bool { return !c.mp.all && c.mp.appIDs[0] == "wxa" && c.opts.json }},
 		{"mp release --all", false, func(c *command) bool { return c.mp.sub == "release" }},
 		{"mp", true, nil},
 		{"mp commit", true, nil},
@@ -197,7 +197,10 @@ func TestParseMP(t *testing.T) {
 		{"mp deploy --all", true, nil},
 	}
 	for _, tt := range tests {
-		c, err := parse(strings.Fields(tt.args), func(string) string { return "" }, &bytes.Buffer{})
+		c, err := parse(strings.Fields(tt.args), func(string) string { return "" }, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil {
+			err = parseMP(c, c.args)
+		}
 		if tt.wantErr {
 			if !errors.Is(err, errUsage) {
 				t.Errorf("%q: error %v, want a usage error", tt.args, err)

@@ -90,7 +90,7 @@ func TestRecover(t *testing.T) {
 		lost + " restored\n",
 		gone + " needs re-authorization",
 		unknown + " needs re-authorization",
-		"checked 5 accounts listed by WeChat: 1 restored, 2 need re-authorization, 0 failed",
+		"checked 5 accounts listed by WeChat: 1 restored, 2 need re-authorization, 0 kept revoked, 0 failed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

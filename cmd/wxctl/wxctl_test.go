@@ -14,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/wxcomponent/wxcomponent/internal/console"
 	"github.com/wxcomponent/wxcomponent/internal/motoserver"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
@@ -49,17 +50,22 @@ func seed(t *testing.T, st store.Store) {
 	}
 }
 
-// storeFlags returns wxctl's flags for a seeded store of each kind.
-func storeFlags(t *testing.T) map[string][]string {
-	ctx := context.Background()
+// seeded returns the path of a seeded embedded store.
+func seeded(t *testing.T) string {
 	path := filepath.Join(t.TempDir(), "wxcomponent.db")
-	lite, err := sqlite.Open(ctx, path, sqlite.Options{})
+	lite, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	seed(t, lite)
 	lite.Close()
+	return path
+}
 
+// storeFlags returns wxctl's flags for a seeded store of each kind.
+func storeFlags(t *testing.T) map[string][]string {
+	ctx := context.Background()
+	path := seeded(t)
 	motoserver.Start(t)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -92,7 +98,7 @@ func TestStatusAndAccountsOnBothStores(t *testing.T) {
 			if err != nil {
 				t.Fatalf("status: %v", err)
 			}
-			for _, want := range []string{`ticket\s+received 3m`, `component token\s+expires in 1h`, `accounts\s+1 active, 1 needs_reauth, 1 revoked`, `next refresh\s+wxaaaa in (49m5\ds|50m0s)`} {
+			for _, want := range []string{`ticket\s+received 3m`, `component token\s+expires in 1h`, `accounts\s+1 active, 1 needs_reauth, 1 revoked`, `next refresh\s+wxaaaa in (4\dm(\d\ds)?|50m)\n`} {
 				if !regexp.MustCompile(want).MatchString(out) {
 					t.Errorf("status output does not match %q:\n%s", want, out)
 				}
@@ -129,7 +135,10 @@ func TestUnreachableStoresGiveClearErrors(t *testing.T) {
 		{"no embedded store", []string{"-db", filepath.Join(t.TempDir(), "none.db"), "status"}, "no embedded store"},
 		{"both stores", []string{"-db", "x.db", "-table", "t", "status"}, "choose one store"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
-		{"revoke without appid", []string{"revoke"}, "revoke takes 1 to 1 arguments"},
+		{"revoke without appid", []string{"revoke"}, "usage: wxctl revoke <appid>"},
+		{"revoke of an unknown account", []string{"-db", seeded(t), "revoke", "wxnotstored"}, "no account wxnotstored"},
+		{"--json where it means nothing", []string{"revoke", "wxaaaa", "--json"}, "revoke has no --json output"},
+		{"a flag after the command that does not exist", []string{"status", "-frobnicate"}, "flag provided but not defined: -frobnicate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,4 +158,139 @@ func TestUnreachableStoresGiveClearErrors(t *testing.T) {
 			t.Errorf("an unreachable table is not a usage error")
 		}
 	})
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"status", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr)
+		if err != nil || !strings.Contains(stdout.String(), "usage: wxctl") || !strings.Contains(stdout.String(), "-ssm-prefix") {
+			t.Errorf("wxctl %v: err %v, stdout:\n%s", args, err, stdout.String())
+		}
+	}
+}
+
+func TestFlagsAfterTheCommand(t *testing.T) {
+	path := seeded(t)
+	before, err := wxctl(t, "-db", path, "-component", component, "status", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := wxctl(t, "status", "-db", path, "--json", "-component", component)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b statusReport
+	if err := json.Unmarshal([]byte(before), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(after), &b); err != nil {
+		t.Fatalf("flags after the command: %v\n%s", err, after)
+	}
+	if a.Component != b.Component || a.Accounts["active"] != b.Accounts["active"] {
+		t.Fatalf("flags before: %+v; after: %+v", a, b)
+	}
+}
+
+func TestRevokeIsTheOperators(t *testing.T) {
+	path := seeded(t)
+	if _, err := wxctl(t, "revoke", "wxaaaa", "-db", path); err != nil {
+		t.Fatal(err)
+	}
+	out, err := wxctl(t, "accounts", "-db", path, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []accountRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if r := rows[0]; r.AppID != "wxaaaa" || r.Status != "revoked" || r.Cause != "operator" || r.StatusAt == nil || r.ExpiresAt != nil {
+		t.Fatalf("after revoke: %+v, want revoked by the operator, with the time and no token", r)
+	}
+}
+
+func TestTableAlignsByDisplayWidth(t *testing.T) {
+	tab := &table{}
+	tab.row("APPID", "NAME", "STATUS")
+	tab.row("wxaaaa", "山海书店", "active")
+	tab.row("wxbbbb", "Café ＡＢ", "revoked")
+	tab.row("wxcccc", "e\u0301👍", "needs_reauth")
+	var b bytes.Buffer
+	if err := tab.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := displayWidth("wxbbbb  Café ＡＢ  ") // the widest name
+	for _, l := range lines {
+		col := strings.Index(l, strings.Fields(l)[len(strings.Fields(l))-1])
+		if w := displayWidth(l[:col]); w != want {
+			t.Errorf("status column starts at display column %d, want %d:\n%s", w, want, b.String())
+		}
+	}
+}
+
+func TestDisplayWidth(t *testing.T) {
+	tests := []struct {
+		s    string
+		want int
+	}{
+		{"abc", 3}, {"山海书店", 8}, {"ＡＢ", 4}, {"e\u0301", 1}, {"👍", 2}, {"한국", 4}, {"カタカナ", 8}, {"«»", 2},
+	}
+	for _, tt := range tests {
+		if got := displayWidth(tt.s); got != tt.want {
+			t.Errorf("displayWidth(%q) = %d, want %d", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestDurationsReadAsDurations(t *testing.T) {
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		got, want string
+	}{
+		{console.Span(42 * time.Second), "42s"},
+		{console.Span(3*time.Minute + 12*time.Second), "3m12s"},
+		{console.Span(3 * time.Minute), "3m"},
+		{console.Span(time.Hour + 59*time.Minute + 20*time.Second), "1h59m"},
+		{console.Span(2 * time.Hour), "2h"},
+		{console.Span(75 * time.Hour), "3d3h"},
+		{expiry(now.Add(119*time.Minute), now), "expires in 1h59m"},
+		{expiry(now.Add(-3*time.Minute), now), "expired 3m ago"},
+		{ago(now.Add(-90*time.Second), now), "1m30s ago"},
+		{ago(now.Add(50*time.Minute), now), "in 50m"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	tests := []struct {
+		done, total int
+		want        string
+	}{
+		{0, 10, "recover [..........]   0%  0/10"},
+		{5, 10, "recover [#####.....]  50%  5/10  2 restored"},
+		{10, 10, "recover [##########] 100%  10/10  2 restored"},
+	}
+	for _, tt := range tests {
+		note := ""
+		if tt.done > 0 {
+			note = "2 restored"
+		}
+		if got := bar("recover", tt.done, tt.total, 10, note); got != tt.want {
+			t.Errorf("bar(%d/%d) = %q, want %q", tt.done, tt.total, got, tt.want)
+		}
+	}
+	var quiet bytes.Buffer
+	c := &command{stderr: &quiet}
+	p := c.newProgress("recover", 10)
+	p.set(5, "")
+	p.finish()
+	if quiet.Len() != 0 {
+		t.Errorf("progress written to a non-terminal: %q", quiet.String())
+	}
 }

@@ -11,11 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/console"
+	"github.com/wxcomponent/wxcomponent/internal/devinfo"
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
+	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
 )
@@ -33,14 +37,22 @@ type devServer struct {
 	sim *wechatsim.Sim
 	log *slog.Logger
 
-	mu     sync.Mutex
-	report *wechatsim.Report // the last release check
+	mu          sync.Mutex
+	report      *wechatsim.Report // the last release check
+	lastRefresh *refreshRun       // the last run of the refresh job
+}
+
+// refreshRun is one run of the refresh job, as the home page shows it.
+type refreshRun struct {
+	refresh.Summary
+	Err string `json:"err,omitempty"`
 }
 
 // run starts everything, calls ready (if not nil) once both servers accept
 // connections, and serves until ctx ends.
 func run(ctx context.Context, o options, getenv func(string) string, stdout io.Writer, ready func(urls, *devServer)) error {
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	human := o.logFormat == "text" || (o.logFormat == "auto" && console.Terminal(stdout))
+	log := newLogger(stdout, human)
 	getenv, err := config.WithDotEnv(o.envFile, getenv)
 	if err != nil {
 		return err
@@ -48,6 +60,11 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
+	lock, err := lockDataDir(o.dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 
 	platformLn, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -59,29 +76,36 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	simulated := getenv(config.EnvComponentAppID) == ""
 	var cfg config.Config
 	var simLn net.Listener
+	secrets := filepath.Join(o.dataDir, "dev-secrets.env")
 	if simulated {
 		if simLn, err = net.Listen("tcp", o.simAddr); err != nil {
 			return fmt.Errorf("listen on %s: %w", o.simAddr, err)
 		}
 		defer simLn.Close()
 		u.Sim = "http://" + simLn.Addr().String()
-		if cfg, err = devConfig(filepath.Join(o.dataDir, "dev-secrets.env"), u.Sim); err != nil {
+		if cfg, err = devConfig(secrets, u.Sim); err != nil {
 			return err
 		}
 	} else if cfg, err = config.FromEnv(getenv); err != nil {
 		return err
 	}
 
-	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "wxcomponent.db"), sqlite.Options{})
+	dbPath := filepath.Join(o.dataDir, "wxcomponent.db")
+	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		return fmt.Errorf("open the embedded store: %w", err)
 	}
 	defer st.Close()
-	p, err := platform.New(platform.Options{Config: cfg, Store: st, Log: log})
+	p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: log})
 	if err != nil {
 		return err
 	}
+	// The run's metrics are a long JSON line; a person gets refreshOnce's
+	// short line instead.
 	p.Metrics = stdout
+	if human {
+		p.Metrics = io.Discard
+	}
 	d := &devServer{p: p, st: st, log: log}
 
 	var wg sync.WaitGroup
@@ -130,6 +154,18 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	d.refreshOnce(ctx)
 	wg.Go(func() { d.refreshLoop(ctx, o.refreshEvery) })
 
+	info := devinfo.Info{PlatformURL: u.Platform, SimulatorURL: u.Sim}
+	if info.Store, err = filepath.Abs(dbPath); err != nil {
+		return err
+	}
+	if simulated {
+		if info.Secrets, err = filepath.Abs(secrets); err != nil {
+			return err
+		}
+	}
+	if err := devinfo.Write(o.dataDir, info); err != nil {
+		return err
+	}
 	printBanner(stdout, u, cfg, o)
 	if ready != nil {
 		ready(u, d)
@@ -181,27 +217,71 @@ func (d *devServer) refreshLoop(ctx context.Context, every time.Duration) {
 	}
 }
 
-// refreshOnce runs the refresh job and purges expired rows from the store.
-func (d *devServer) refreshOnce(ctx context.Context) {
-	if _, err := d.p.RunRefresh(ctx); err != nil && ctx.Err() == nil {
+// refreshOnce runs the refresh job, keeps its result for the home page and
+// purges expired rows from the store.
+func (d *devServer) refreshOnce(ctx context.Context) refreshRun {
+	sum, err := d.p.RunRefresh(ctx)
+	run := refreshRun{Summary: sum}
+	switch {
+	case err != nil && ctx.Err() == nil:
+		run.Err = err.Error()
 		d.log.Warn("refresh run", "err", err)
+	case err == nil:
+		d.log.Info("refresh run", "due", sum.Due, "refreshed", sum.Refreshed, "recovered", sum.Recovered,
+			"needs_reauth", sum.NeedsReauth, "revoked", sum.Revoked, "failed", sum.Failed, "component_token", sum.Component)
 	}
+	d.mu.Lock()
+	d.lastRefresh = &run
+	d.mu.Unlock()
 	if _, err := d.st.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 		d.log.Warn("purge expired rows", "err", err)
 	}
+	return run
+}
+
+// newLogger is the console log: a short line per event for a person at a
+// terminal, JSON for anything else.
+func newLogger(w io.Writer, human bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if human {
+		return slog.New(console.NewHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// lockDataDir takes an exclusive lock on the data folder's wxdev.lock, held
+// until the returned file is closed (or the process ends): two servers on
+// one embedded store would each refresh tokens the other then finds
+// invalid, and the second simulator would not know the first one's tokens.
+func lockDataDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "wxdev.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock the data folder: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another wxdev is already running on the data folder %s (it holds %s): "+
+				"stop it first, or give this one its own folder with -data", dir, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return f, nil
 }
 
 func printBanner(w io.Writer, u urls, cfg config.Config, o options) {
 	fmt.Fprintf(w, "\nwxcomponent is running locally\n")
-	fmt.Fprintf(w, "  home page          %s/\n", u.Platform)
-	fmt.Fprintf(w, "  authorize a merchant %s/wechat/authorize?customer=demo\n", u.Platform)
-	fmt.Fprintf(w, "  ticket URL         %s/wechat/component/ticket\n", u.Platform)
-	fmt.Fprintf(w, "  message URL        %s/wechat/$APPID$/callback\n", u.Platform)
+	fmt.Fprintf(w, "  home page             %s/\n", u.Platform)
+	fmt.Fprintf(w, "  authorize a merchant  %s/wechat/authorize?customer=demo\n", u.Platform)
+	fmt.Fprintf(w, "  ticket URL            %s/wechat/component/ticket\n", u.Platform)
+	fmt.Fprintf(w, "  message URL           %s/wechat/$APPID$/callback\n", u.Platform)
 	if u.Sim != "" {
-		fmt.Fprintf(w, "  WeChat simulator   %s (component %s)\n", u.Sim, cfg.ComponentAppID)
+		fmt.Fprintf(w, "  WeChat simulator      %s/sim/ (component %s)\n", u.Sim, cfg.ComponentAppID)
 	} else {
-		fmt.Fprintf(w, "  WeChat             %s (real credentials from the environment or %s)\n", cfg.APIBase, o.envFile)
+		fmt.Fprintf(w, "  WeChat                %s (real credentials from the environment or %s)\n", cfg.APIBase, o.envFile)
 	}
-	fmt.Fprintf(w, "  store              %s\n", filepath.Join(o.dataDir, "wxcomponent.db"))
-	fmt.Fprintf(w, "  refresh job        every %s\n\n", o.refreshEvery)
+	fmt.Fprintf(w, "  store                 %s\n", filepath.Join(o.dataDir, "wxcomponent.db"))
+	fmt.Fprintf(w, "  refresh job           every %s\n", o.refreshEvery)
+	fmt.Fprintf(w, "  operator's CLI        go run ./cmd/wxctl status   (no flags needed)\n\n")
 }

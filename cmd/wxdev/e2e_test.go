@@ -133,11 +133,12 @@ func TestReleaseCheckPassesFromTheHomePage(t *testing.T) {
 func TestAuthorizedAccountSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	_, first := startDev(t, dir)
+	_, first, stop := startStoppableDev(t, dir)
 	account := firstAccount(t, first.sim, wechatsim.OfficialAccount)
 	if _, err := first.sim.Grant(ctx, first.p.Config.ComponentAppID, account.AppID); err != nil {
 		t.Fatal(err)
 	}
+	stop()
 
 	// The new simulator knows nothing of the first one's grants or tokens;
 	// the stored refresh token must still renew the account, as at WeChat.

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/internal/console"
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 )
@@ -18,10 +20,11 @@ import (
 var templates embed.FS
 
 var homeTemplate = template.Must(template.New("home.html").Funcs(template.FuncMap{
-	"until": func(t time.Time) string { return time.Until(t).Round(time.Second).String() },
-	"since": func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
+	"until": func(t time.Time) string { return console.Span(time.Until(t)) },
+	"since": func(t time.Time) string { return console.Span(time.Since(t)) },
 	"clock": func(t time.Time) string { return t.Local().Format("15:04:05") },
 	"ms":    func(d time.Duration) int64 { return d.Milliseconds() },
+	"past":  func(t time.Time) bool { return t.Before(time.Now()) },
 }).ParseFS(templates, "templates/home.html"))
 
 // routes is the platform's own routes plus the dev pages.
@@ -48,6 +51,9 @@ type state struct {
 	ReleaseCheck   *wechatsim.Report   `json:"release_check,omitempty"`
 	Candidates     []wechatsim.Account `json:"-"`
 	Now            time.Time           `json:"now"`
+	// Counts are the accounts by status.
+	Counts      map[string]int `json:"counts"`
+	LastRefresh *refreshRun    `json:"last_refresh,omitempty"`
 }
 
 type tokenState struct {
@@ -58,10 +64,27 @@ type tokenState struct {
 type accountState struct {
 	store.Authorizer
 	Profile store.Profile `json:"profile"`
+	// Fix is what makes the account work again: a link that starts a new
+	// authorization of this account; empty for an active account.
+	Fix string `json:"fix,omitempty"`
+}
+
+// fix returns the start page link that has a's admin authorize again, for
+// the same customer; "" for an active account.
+func fix(a store.Authorizer) string {
+	if a.Status == store.StatusActive {
+		return ""
+	}
+	q := url.Values{"biz_appid": {a.AppID}}
+	if a.CustomerRef != "" {
+		q.Set("customer", a.CustomerRef)
+	}
+	return "/wechat/authorize?" + q.Encode()
 }
 
 func (d *devServer) state(ctx context.Context) (state, error) {
-	s := state{Component: d.p.Config.ComponentAppID, Simulated: d.sim != nil, Now: time.Now(), Accounts: []accountState{}}
+	s := state{Component: d.p.Config.ComponentAppID, Simulated: d.sim != nil, Now: time.Now(), Accounts: []accountState{},
+		Counts: map[string]int{string(store.StatusActive): 0, string(store.StatusNeedsReauth): 0, string(store.StatusRevoked): 0}}
 	switch t, err := d.st.GetTicket(ctx, s.Component); {
 	case err == nil:
 		s.Ticket = &t
@@ -79,7 +102,8 @@ func (d *devServer) state(ctx context.Context) (state, error) {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		s.Accounts = append(s.Accounts, accountState{Authorizer: a, Profile: p})
+		s.Accounts = append(s.Accounts, accountState{Authorizer: a, Profile: p, Fix: fix(a)})
+		s.Counts[string(a.Status)]++
 		return nil
 	})
 	if err != nil {
@@ -91,6 +115,7 @@ func (d *devServer) state(ctx context.Context) (state, error) {
 	}
 	d.mu.Lock()
 	s.ReleaseCheck = d.report
+	s.LastRefresh = d.lastRefresh
 	d.mu.Unlock()
 	return s, nil
 }
@@ -118,9 +143,10 @@ func (d *devServer) stateJSON(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(s)
 }
 
+// refreshNow runs the refresh job and shows its result on the home page.
 func (d *devServer) refreshNow(w http.ResponseWriter, r *http.Request) {
 	d.refreshOnce(r.Context())
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, "/#refresh", http.StatusSeeOther)
 }
 
 func (d *devServer) releaseCheck(w http.ResponseWriter, r *http.Request) {

@@ -5,8 +5,13 @@
 // settings, in the environment or in .env).
 //
 // Its home page shows, live, the ticket's age, the component token's expiry
-// and every authorized account, with buttons to authorize a simulated account
-// and to run WeChat's full-network release check.
+// and every authorized account with why it has its status, with buttons to
+// authorize a simulated account, run the refresh job and run WeChat's
+// full-network release check.
+//
+// It writes data/wxdev.json so that wxctl finds it with no flags, and holds
+// data/wxdev.lock while it runs: a second wxdev on the same data folder is
+// refused. `make dev ARGS="-addr 127.0.0.1:9090"` passes flags.
 package main
 
 import (
@@ -25,6 +30,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		os.Exit(2)
 	}
@@ -43,6 +51,7 @@ type options struct {
 	envFile      string        // settings file, read when present
 	refreshEvery time.Duration // how often the refresh job runs
 	ticketEvery  time.Duration // how often the simulator pushes a ticket
+	logFormat    string        // "auto", "text" or "json"
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -55,5 +64,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.envFile, "env-file", ".env", "settings file (real WeChat credentials turn the simulator off)")
 	fs.DurationVar(&o.refreshEvery, "refresh-every", time.Minute, "how often the refresh job runs (5m in AWS)")
 	fs.DurationVar(&o.ticketEvery, "ticket-every", 10*time.Minute, "how often the simulator pushes a component_verify_ticket")
-	return o, fs.Parse(args)
+	fs.StringVar(&o.logFormat, "log", "auto", "console log: text (a short line per event), json, or auto: text on a terminal, else json")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch o.logFormat {
+	case "auto", "text", "json":
+	default:
+		fmt.Fprintf(stderr, "-log %q: want auto, text or json\n", o.logFormat)
+		return o, errors.New("bad -log")
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments %q: wxdev takes flags only (make dev ARGS=\"-addr 127.0.0.1:9090\")\n", fs.Args())
+		return o, errors.New("arguments")
+	}
+	return o, nil
 }

@@ -215,7 +215,7 @@ func refreshEMF(t *testing.T) []byte {
 	}
 	p, err := platform.New(platform.Options{
 		Config: samples.Config(wx.URL, wx.URL), Store: st, Now: clock.Now,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func refreshEMF(t *testing.T) []byte {
 	var out bytes.Buffer
 	_, err = refresh.Run(ctx, refresh.Options{
 		Store: p.Store, Tokens: p.Tokens, WeChat: p.WeChat, Now: p.Now,
-		Logger: p.Log, Metrics: &out, Stage: "prod",
+		Logger: p.Logger, Metrics: &out, Stage: "prod",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,5 +6,6 @@
 // egress IP, alarm email), the template has the network, alarms and logs
 // the deployment guide describes. It also runs each function's bootstrap as
 // Lambda runs it (internal/lambdatest), against moto_server and the
-// simulator. It holds tests only.
+// simulator. And it checks that shared/ and functions/ link no testing
+// package and no test kit of internal/. It holds tests only.
 package deploytest

@@ -207,7 +207,7 @@ func (s *stack) prepare(tb testing.TB) {
 	p, err := platform.New(platform.Options{
 		Config: samples.Config(s.simURL, s.simURL),
 		Store:  st,
-		Log:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		tb.Fatal(err)

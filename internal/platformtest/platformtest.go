@@ -64,7 +64,7 @@ func Start(tb testing.TB, forwarder message.Forwarder) *Env {
 	p, err := platform.New(platform.Options{
 		Config: e.Config(),
 		Store:  st,
-		Log:    slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler),
 		Now:    e.Clock.Now,
 	})
 	if err != nil {

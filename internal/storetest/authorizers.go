@@ -19,6 +19,7 @@ func newAuthorizer(appID string, now time.Time) store.Authorizer {
 		ExpiresAt:      now.Add(2 * time.Hour),
 		NextRefreshAt:  now.Add(105 * time.Minute),
 		Status:         store.StatusActive,
+		Reason:         store.StatusReason{Cause: "authorized «商户»", Code: 61023, At: now.Add(-time.Hour)},
 		FuncInfo:       []int{1, 15, 4, 24},
 		CustomerRef:    "merchant-42 «商户»",
 		AuthorizedAt:   now.Add(-time.Hour),
@@ -30,6 +31,7 @@ func newAuthorizer(appID string, now time.Time) store.Authorizer {
 func storedAuthorizer(a store.Authorizer, v int64) store.Authorizer {
 	a.ExpiresAt, a.NextRefreshAt = sec(a.ExpiresAt), sec(a.NextRefreshAt)
 	a.AuthorizedAt, a.UpdatedAt = sec(a.AuthorizedAt), sec(a.UpdatedAt)
+	a.Reason.At = sec(a.Reason.At)
 	a.Version = v
 	return a
 }

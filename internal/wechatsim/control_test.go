@@ -115,6 +115,10 @@ func TestControlAPI(t *testing.T) {
 	if !strings.Contains(string(body), "晨光咖啡馆") || !strings.Contains(string(body), "message:text") {
 		t.Errorf("console lacks the account or the pushes")
 	}
+	// The reply arrived encrypted; the console shows it opened.
+	if !strings.Contains(string(body), "decrypted reply") || !strings.Contains(string(body), "echo hi") {
+		t.Errorf("console does not show the decrypted reply \"echo hi\"")
+	}
 	resp, err = noRedirect.PostForm(e.srv.URL+"/sim/revoke", url.Values{
 		"component_appid": {testAppID}, "authorizer_appid": {cafe}, "redirect": {"/sim/"},
 	})

@@ -35,6 +35,9 @@ type Event struct {
 	Attempt int    // 1 for the first try, 2… for WeChat's resends
 	Status  int    // HTTP status; 0 if there was no answer
 	Body    string // the answer, up to 1 KiB
+	// Reply is the decrypted passive reply to a message, up to 1 KiB; empty
+	// for "success", an empty answer, or one that could not be opened.
+	Reply   string
 	Latency time.Duration
 	OK      bool   // WeChat would accept the answer
 	Err     string // why not
@@ -150,15 +153,13 @@ func (s *Sim) deliver(ctx context.Context, p push) (answer, error) {
 	return a, nil
 }
 
-// record adds the outcome of a push attempt to the event log.
-func (s *Sim) record(p push, attempt int, a answer, err error, at time.Time) {
-	body := a.body
-	if len(body) > 1024 {
-		body = body[:1024]
-	}
+// record adds the outcome of a push attempt to the event log, with the
+// decrypted reply when there is one.
+func (s *Sim) record(p push, attempt int, a answer, reply []byte, err error, at time.Time) {
 	e := Event{
 		At: at, Component: p.to.appID, Authorizer: p.authorizer, Kind: p.kind, URL: p.url,
-		Attempt: attempt, Status: a.status, Body: string(body), Latency: a.latency, OK: err == nil,
+		Attempt: attempt, Status: a.status, Body: truncate(a.body, 1024), Reply: truncate(reply, 1024),
+		Latency: a.latency, OK: err == nil,
 	}
 	if err != nil {
 		e.Err = err.Error()
@@ -194,7 +195,7 @@ func (s *Sim) pushEvent(ctx context.Context, to target, infoType, authorizer str
 	if err == nil {
 		err = checkSuccess(a)
 	}
-	s.record(p, 1, a, err, now)
+	s.record(p, 1, a, nil, err, now)
 	if err != nil {
 		return fmt.Errorf("push %s to %s: %w", infoType, to.appID, err)
 	}
@@ -316,14 +317,14 @@ func (s *Sim) SendMessage(ctx context.Context, authorizerAppID string, msg Messa
 		if err == nil {
 			var reply Reply
 			reply, err = readReply(p, user, a)
-			s.record(p, attempt, a, err, at)
+			s.record(p, attempt, a, reply.XML, err, at)
 			if err != nil {
 				return Reply{}, fmt.Errorf("send message to %s: %w", authorizerAppID, err)
 			}
 			reply.Attempts, reply.Latency = attempt, a.latency
 			return reply, nil
 		}
-		s.record(p, attempt, a, err, at)
+		s.record(p, attempt, a, nil, err, at)
 		// WeChat resends a push that got no answer; a wrong answer is final.
 		if ctx.Err() != nil || attempt > s.opts.PushRetries {
 			return Reply{}, fmt.Errorf("send message to %s: %w", authorizerAppID, err)

@@ -1,6 +1,7 @@
 // Package accounts records which WeChat accounts authorized the platform:
 // it exchanges authorization codes, stores authorizers and their profiles,
-// and marks revoked accounts.
+// and records the unauthorized push (through package accounts/status, where
+// every change of an account's status is made).
 //
 // An authorization reaches the platform twice, as the `authorized` push and
 // as the browser's redirect, in either order or only one of them; Authorize
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
@@ -54,15 +56,26 @@ type Service struct {
 	waitExchange time.Duration
 }
 
-// New returns a Service. now and log may be nil.
-func New(s store.Store, wx WeChat, tokens ComponentTokens, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+// Options configure a Service.
+type Options struct {
+	Store  store.Store
+	WeChat WeChat
+	Tokens ComponentTokens
+	Now    func() time.Time // nil: time.Now
+	Logger *slog.Logger     // nil: slog.Default()
+}
+
+// New returns a Service.
+func New(opts Options) *Service {
+	s := &Service{store: opts.Store, wx: opts.WeChat, tokens: opts.Tokens, now: opts.Now, log: opts.Logger,
+		waitExchange: 4 * time.Second}
+	if s.now == nil {
+		s.now = time.Now
 	}
-	if log == nil {
-		log = slog.Default()
+	if s.log == nil {
+		s.log = slog.Default()
 	}
-	return &Service{store: s, wx: wx, tokens: tokens, now: now, log: log, waitExchange: 4 * time.Second}
+	return s
 }
 
 // Result is an account that authorized the platform.
@@ -163,14 +176,13 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 		}
 		a.AccessToken = info.AuthorizerAccessToken
 		a.ExpiresAt = expires
+		status.Set(a, store.StatusActive, status.Reason{Cause: status.CauseAuthorized, At: now})
 		a.NextRefreshAt = tokens.NextRefresh(expires, 0)
-		a.Status = store.StatusActive
 		a.FuncInfo = info.FuncScopeIDs()
 		if customerRef != "" {
 			a.CustomerRef = customerRef
 		}
 		a.AuthorizedAt = now
-		a.UpdatedAt = now
 		return nil
 	})
 	if err != nil {
@@ -255,37 +267,23 @@ func ProfileOf(appID string, info wechat.AuthorizerInfo, now time.Time) store.Pr
 	}
 }
 
-// Revoke records that appID removed its authorization at the given time:
-// its tokens are dropped and the record is kept with status revoked. A
-// revocation older than the account's latest authorization is ignored, and
-// so is one for an account the platform never stored.
+// Revoke records that appID removed its authorization at the given time
+// (WeChat's unauthorized push): its tokens are dropped and the record is
+// kept with status revoked. A revocation older than the account's latest
+// authorization is ignored, and so is one for an account the platform never
+// stored.
 func (s *Service) Revoke(ctx context.Context, appID string, at time.Time) error {
-	a, err := store.UpdateAuthorizer(ctx, s.store, appID, func(a *store.Authorizer) error {
-		if a.Version == 0 {
-			return store.ErrNotFound
-		}
-		if at.Before(a.AuthorizedAt) {
-			return errStaleRevoke
-		}
-		a.Status = store.StatusRevoked
-		a.AccessToken = ""
-		a.ExpiresAt = time.Time{}
-		a.NextRefreshAt = time.Time{}
-		a.UpdatedAt = s.now()
-		return nil
-	})
+	_, err := status.Revoke(ctx, s.store, appID, status.Reason{Cause: status.CauseUnauthorizedPush, At: at})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.WarnContext(ctx, "revocation of an unknown account", "authorizer_appid", appID)
 		return nil
-	case errors.Is(err, errStaleRevoke):
+	case errors.Is(err, status.ErrStale):
 		s.log.InfoContext(ctx, "revocation older than the latest authorization ignored", "authorizer_appid", appID)
 		return nil
 	case err != nil:
-		return fmt.Errorf("revoke %s: %w", appID, err)
+		return err
 	}
-	s.log.InfoContext(ctx, "account revoked", "authorizer_appid", a.AppID)
+	s.log.InfoContext(ctx, "account revoked", "authorizer_appid", appID)
 	return nil
 }
-
-var errStaleRevoke = errors.New("revocation older than authorization")

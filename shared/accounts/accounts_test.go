@@ -46,7 +46,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{env: env, service: accounts.New(env.Store, wx, src, env.Clock.Now, log), account: account, code: code}
+	return &fixture{env: env, service: accounts.New(accounts.Options{Store: env.Store, WeChat: wx, Tokens: src, Now: env.Clock.Now, Logger: log}), account: account, code: code}
 }
 
 func TestPushAndRedirectExchangeTheCodeOnce(t *testing.T) {

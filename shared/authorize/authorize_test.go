@@ -196,7 +196,7 @@ func newEnv(t *testing.T, s setup) *env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	src := tokens.New(tokens.Options{Store: st, WeChat: e.wx, ComponentAppID: componentAppID, Now: e.clock.Now, Logger: log})
-	e.accounts = accounts.New(st, e.wx, src, e.clock.Now, log)
+	e.accounts = accounts.New(accounts.Options{Store: st, WeChat: e.wx, Tokens: src, Now: e.clock.Now, Logger: log})
 	o := Options{
 		Tokens:         src,
 		WeChat:         e.wx,

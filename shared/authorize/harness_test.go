@@ -82,7 +82,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	st := simtest.OpenStore(t, s.clock.Now)
 	s.store = st
-	p, err := platform.New(platform.Options{Config: cfg, Store: st, Log: log, Now: s.clock.Now})
+	p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: log, Now: s.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,8 +48,8 @@ func TestReleaseCheck(t *testing.T) {
 			APIBase:            simSrv.URL,
 			MPBase:             simSrv.URL,
 		},
-		Store: st,
-		Log:   log,
+		Store:  st,
+		Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
 	}
 	log := NewLogger(os.Stdout)
 	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{})
-	p, err := New(Options{Config: cfg, Store: st, Log: log})
+	p, err := New(Options{Config: cfg, Store: st, Logger: log})
 	if err != nil {
 		return nil, err
 	}

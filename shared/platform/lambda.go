@@ -28,7 +28,7 @@ func coldStart(function string) *Platform {
 	if err != nil {
 		initFailed(function, err)
 	}
-	p.Log = p.Log.With("function", function)
+	p.Logger = p.Logger.With("function", function)
 	return p
 }
 

@@ -46,7 +46,7 @@ type Platform struct {
 	// Forwarder, when set, receives every decrypted message (an EventBridge
 	// bus in AWS).
 	Forwarder message.Forwarder
-	Log       *slog.Logger
+	Logger    *slog.Logger
 	// AWS is the AWS SDK configuration in Lambda; zero elsewhere.
 	AWS aws.Config
 	Now func() time.Time
@@ -63,7 +63,7 @@ type Options struct {
 	Store  store.Store
 	// HTTPClient reaches WeChat; nil uses a client with WeChat's timeouts.
 	HTTPClient *http.Client
-	Log        *slog.Logger     // nil: JSON to stderr
+	Logger     *slog.Logger     // nil: JSON to stderr
 	Now        func() time.Time // nil: time.Now
 }
 
@@ -78,7 +78,7 @@ func New(opts Options) (*Platform, error) {
 			return nil, fmt.Errorf("message crypto: %w", err)
 		}
 	}
-	log := opts.Log
+	log := opts.Logger
 	if log == nil {
 		log = NewLogger(os.Stderr)
 	}
@@ -120,10 +120,10 @@ func New(opts Options) (*Platform, error) {
 		Crypter:      crypter,
 		Tokens:       src,
 		API:          api,
-		Accounts:     accounts.New(opts.Store, wx, src, now, log),
+		Accounts:     accounts.New(accounts.Options{Store: opts.Store, WeChat: wx, Tokens: src, Now: now, Logger: log}),
 		MiniPrograms: mp,
 		Messages:     messages,
-		Log:          log,
+		Logger:       log,
 		Now:          now,
 	}, nil
 }
@@ -145,7 +145,7 @@ func (p *Platform) TicketHandler() (http.Handler, error) {
 		Accounts: p.Accounts,
 		Now:      p.Now,
 		Window:   p.Config.PushWindow,
-		Logger:   p.Log,
+		Logger:   p.Logger,
 	}), nil
 }
 
@@ -164,7 +164,7 @@ func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 		StateSecret:    p.Config.StateSecret,
 		SuccessURL:     p.Config.AuthSuccessURL,
 		Now:            p.Now,
-		Logger:         p.Log,
+		Logger:         p.Logger,
 	})
 }
 
@@ -183,7 +183,7 @@ func (p *Platform) MessageHandler() (http.Handler, error) {
 		Forwarder: p.Forwarder,
 		Window:    p.Config.PushWindow,
 		Now:       p.Now,
-		Logger:    p.Log,
+		Logger:    p.Logger,
 	}), nil
 }
 
@@ -192,7 +192,7 @@ func (p *Platform) MessageHandler() (http.Handler, error) {
 // StartHTTPFunction), so that its binary links only its own handler.
 func (p *Platform) Handler(function string) (http.Handler, error) {
 	q := *p
-	q.Log = p.Log.With("function", function)
+	q.Logger = p.Logger.With("function", function)
 	switch function {
 	case routes.Ticket:
 		return q.TicketHandler()

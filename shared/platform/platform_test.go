@@ -22,7 +22,7 @@ func TestHandlersServeTheRouteTable(t *testing.T) {
 	p, err := platform.New(platform.Options{
 		Config: samples.Config("http://127.0.0.1:1", "http://127.0.0.1:1"),
 		Store:  simtest.OpenStore(t, nil),
-		Log:    slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestFunctionsBuildFromTheirOwnSecrets(t *testing.T) {
 			if err := cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			p, err := platform.New(platform.Options{Config: cfg, Store: simtest.OpenStore(t, nil), Log: slog.New(slog.DiscardHandler)})
+			p, err := platform.New(platform.Options{Config: cfg, Store: simtest.OpenStore(t, nil), Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +84,7 @@ func TestFunctionsBuildFromTheirOwnSecrets(t *testing.T) {
 	cfg := samples.Config("http://127.0.0.1:1", "http://127.0.0.1:1")
 	cfg.Omitted = config.SecretComponentToken | config.SecretComponentAESKey
 	cfg.ComponentToken, cfg.ComponentAESKey = "", ""
-	p, err := platform.New(platform.Options{Config: cfg, Store: simtest.OpenStore(t, nil), Log: slog.New(slog.DiscardHandler)})
+	p, err := platform.New(platform.Options{Config: cfg, Store: simtest.OpenStore(t, nil), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

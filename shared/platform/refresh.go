@@ -14,7 +14,7 @@ func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
 		Tokens:  p.Tokens,
 		WeChat:  p.WeChat,
 		Now:     p.Now,
-		Logger:  p.Log,
+		Logger:  p.Logger,
 		Stage:   p.Stage,
 		Metrics: p.Metrics,
 	})

@@ -73,6 +73,17 @@ const (
 	StatusNeedsReauth Status = "needs_reauth" // WeChat rejected the refresh token (61023)
 )
 
+// StatusReason is why an authorizer's status last changed, for the operator
+// who has to act on it.
+type StatusReason struct {
+	// Cause names what changed the status: package accounts/status's
+	// causes, such as an unauthorized push, an operator, or WeChat's answer
+	// to a refresh.
+	Cause string
+	Code  int       // WeChat's errcode behind the change; 0 when none
+	At    time.Time // when the status changed
+}
+
 // Authorizer is an account (official account or mini program) that authorized
 // the platform. Authorizer items never expire.
 type Authorizer struct {
@@ -85,10 +96,12 @@ type Authorizer struct {
 	// Zero means the account is not due at all (revoked, needs_reauth).
 	NextRefreshAt time.Time
 	Status        Status
-	FuncInfo      []int  // funcscope_category ids granted
-	CustomerRef   string // the platform's own reference for the merchant
-	AuthorizedAt  time.Time
-	UpdatedAt     time.Time
+	// Reason says why Status last changed.
+	Reason       StatusReason
+	FuncInfo     []int  // funcscope_category ids granted
+	CustomerRef  string // the platform's own reference for the merchant
+	AuthorizedAt time.Time
+	UpdatedAt    time.Time
 	// Version is the stored version; PutAuthorizer writes only when the
 	// stored version equals this value (0: no item) and stores Version+1.
 	Version int64

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
@@ -252,19 +253,9 @@ func (s *Source) markRevoked(ctx context.Context, l *heldLease, a store.Authoriz
 	if err := l.check(ctx); err != nil {
 		return a, Current, errors.Join(err, cause)
 	}
-	rejected := a.RefreshToken
-	revoked, err := s.update(ctx, a, func(cur *store.Authorizer) error {
-		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
-			return ErrSuperseded
-		}
-		cur.Status = store.StatusRevoked
-		cur.AccessToken = ""
-		cur.ExpiresAt = time.Time{}
-		cur.NextRefreshAt = time.Time{}
-		cur.UpdatedAt = s.now()
-		return nil
-	})
-	if errors.Is(err, ErrSuperseded) {
+	why := status.Reason{Cause: status.CauseRefresh, Code: codeNotAuthorized, At: s.now()}
+	revoked, err := status.Rejected(ctx, s.store, a.AppID, a.RefreshToken, store.StatusRevoked, why)
+	if errors.Is(err, status.ErrSuperseded) {
 		// Re-authorized (or marked) meanwhile: the record stands as stored.
 		return revoked, Current, statusErr(revoked)
 	}
@@ -301,8 +292,9 @@ func (s *Source) recover(ctx context.Context, l *heldLease, a store.Authorizer, 
 		return a, errors.Join(err, cause)
 	}
 	if listed != "" && listed != rejected {
-		restored, err := s.RestoreRefreshToken(ctx, a.AppID, rejected, listed)
-		if errors.Is(err, ErrSuperseded) {
+		why := status.Reason{Cause: status.CauseAuthorizerList, At: s.now()}
+		restored, err := status.Restore(ctx, s.store, a.AppID, rejected, listed, why)
+		if errors.Is(err, status.ErrSuperseded) || errors.Is(err, status.ErrOperatorRevoked) {
 			return restored, nil
 		}
 		if err != nil {
@@ -312,17 +304,9 @@ func (s *Source) recover(ctx context.Context, l *heldLease, a store.Authorizer, 
 		return restored, nil
 	}
 
-	marked, err := s.update(ctx, a, func(cur *store.Authorizer) error {
-		if cur.RefreshToken != rejected || cur.Status != store.StatusActive {
-			return ErrSuperseded
-		}
-		cur.Status = store.StatusNeedsReauth
-		cur.AccessToken = ""
-		cur.NextRefreshAt = time.Time{}
-		cur.UpdatedAt = s.now()
-		return nil
-	})
-	if errors.Is(err, ErrSuperseded) {
+	why := status.Reason{Cause: status.CauseRefresh, Code: codeRefreshTokenInvalid, At: s.now()}
+	marked, err := status.Rejected(ctx, s.store, a.AppID, rejected, store.StatusNeedsReauth, why)
+	if errors.Is(err, status.ErrSuperseded) {
 		return marked, nil
 	}
 	if err != nil {
@@ -421,30 +405,4 @@ func (s *Source) EachListed(ctx context.Context, fn func(wechat.AuthorizerListIt
 			return nil
 		}
 	}
-}
-
-// RestoreRefreshToken stores refreshToken for authorizerAppID and makes the
-// account active and due at once, provided its stored refresh token is still
-// rejected (so a concurrent re-authorization is never overwritten). An empty
-// refreshToken (WeChat listed the account without one) restores nothing: it
-// returns ErrNeedsReauth, as only the account's admin can help then.
-func (s *Source) RestoreRefreshToken(ctx context.Context, authorizerAppID, rejected, refreshToken string) (store.Authorizer, error) {
-	if refreshToken == "" {
-		return store.Authorizer{}, fmt.Errorf("restore %s: WeChat lists no refresh token: %w", authorizerAppID, ErrNeedsReauth)
-	}
-	return store.UpdateAuthorizer(ctx, s.store, authorizerAppID, func(cur *store.Authorizer) error {
-		if cur.RefreshToken != rejected {
-			return ErrSuperseded
-		}
-		now := s.now()
-		if cur.ComponentAppID == "" {
-			cur.ComponentAppID = s.appID
-		}
-		cur.RefreshToken = refreshToken
-		cur.Status = store.StatusActive
-		cur.AccessToken = ""
-		cur.NextRefreshAt = now
-		cur.UpdatedAt = now
-		return nil
-	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
+	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 )
@@ -164,10 +165,10 @@ func TestRecoveryWithoutListedRefreshToken(t *testing.T) {
 	if got, err := e.src.ListedRefreshToken(e.ctx, id); err != nil || got != "" {
 		t.Fatalf("ListedRefreshToken = %q, %v; want none", got, err)
 	}
-	if _, err := e.src.RestoreRefreshToken(e.ctx, id, a.RefreshToken, ""); !errors.Is(err, tokens.ErrNeedsReauth) {
-		t.Fatalf("RestoreRefreshToken with nothing listed: %v, want ErrNeedsReauth", err)
+	if _, err := status.Restore(e.ctx, e.store, id, a.RefreshToken, "", status.Reason{Cause: status.CauseAuthorizerList}); !errors.Is(err, store.ErrEmptyRefreshToken) {
+		t.Fatalf("Restore with nothing listed: %v, want ErrEmptyRefreshToken", err)
 	}
 	if b := e.authorizer(id); b.Version != a.Version || b.RefreshToken != a.RefreshToken {
-		t.Fatal("RestoreRefreshToken with nothing listed wrote the account")
+		t.Fatal("Restore with nothing listed wrote the account")
 	}
 }

@@ -153,7 +153,7 @@ func TestFunctionsAcceptEvents(t *testing.T) {
 	p, err := platform.New(platform.Options{
 		Config: samples.Config(wx.URL, wx.URL),
 		Store:  st,
-		Log:    slog.New(slog.NewJSONHandler(&logs, nil)),
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 		Now:    clock.Now,
 	})
 	if err != nil {

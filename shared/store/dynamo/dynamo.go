@@ -230,6 +230,13 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 		b.s("due", dueMarker)
 	}
 	b.s("status", string(a.Status))
+	b.s("status_cause", a.Reason.Cause)
+	if a.Reason.Code != 0 {
+		b.n("status_code", int64(a.Reason.Code))
+	}
+	if !a.Reason.At.IsZero() {
+		b.time("status_at", a.Reason.At)
+	}
 	b.ints("func_info", a.FuncInfo)
 	b.s("customer_ref", a.CustomerRef)
 	b.time("authorized_at", a.AuthorizedAt)
@@ -277,11 +284,16 @@ func decodeAuthorizer(it item) (store.Authorizer, error) {
 		ExpiresAt:      d.time("expires_at"),
 		NextRefreshAt:  d.time("next_refresh_at"),
 		Status:         store.Status(d.s("status")),
-		FuncInfo:       d.ints("func_info"),
-		CustomerRef:    d.s("customer_ref"),
-		AuthorizedAt:   d.time("authorized_at"),
-		UpdatedAt:      d.time("updated_at"),
-		Version:        d.n("version"),
+		Reason: store.StatusReason{
+			Cause: d.s("status_cause"),
+			Code:  int(d.n("status_code")),
+			At:    d.time("status_at"),
+		},
+		FuncInfo:     d.ints("func_info"),
+		CustomerRef:  d.s("customer_ref"),
+		AuthorizedAt: d.time("authorized_at"),
+		UpdatedAt:    d.time("updated_at"),
+		Version:      d.n("version"),
 	}
 	if d.err != nil {
 		return store.Authorizer{}, fmt.Errorf("authorizer %s: %w", a.AppID, d.err)

@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema creates the layout of schemaVersion. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
@@ -40,7 +40,10 @@ CREATE TABLE IF NOT EXISTS authorizers (
 	customer_ref    TEXT NOT NULL,
 	authorized_at   INTEGER NOT NULL,
 	updated_at      INTEGER NOT NULL,
-	version         INTEGER NOT NULL
+	version         INTEGER NOT NULL,
+	status_cause    TEXT NOT NULL DEFAULT '',
+	status_code     INTEGER NOT NULL DEFAULT 0,
+	status_at       INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
 -- Only due accounts are in the index, so the refresh job reads nothing else.
@@ -77,6 +80,14 @@ CREATE TABLE IF NOT EXISTS seen (
 CREATE INDEX IF NOT EXISTS seen_expiry ON seen (expires_at);
 `
 
+// upgradeFrom1 adds what version 2 added to version 1: why an authorizer's
+// status last changed. The defaults read as "not recorded".
+const upgradeFrom1 = `
+ALTER TABLE authorizers ADD COLUMN status_cause TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorizers ADD COLUMN status_code INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE authorizers ADD COLUMN status_at INTEGER NOT NULL DEFAULT 0;
+`
+
 // migrate brings the database to schemaVersion inside one IMMEDIATE
 // transaction, so two processes opening a new file at once create it once.
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -95,7 +106,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	case version > schemaVersion:
 		return fmt.Errorf("database schema version %d is newer than this program's %d", version, schemaVersion)
 	}
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
+	ddl := schema
+	if version == 1 {
+		ddl = upgradeFrom1
+	}
+	if _, err := tx.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {

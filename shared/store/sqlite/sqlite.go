@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -76,7 +77,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 }
 
 func (s *Store) open(ctx context.Context, path string) error {
-	var err error
+	// The file holds refresh tokens: readable by its owner only. SQLite
+	// gives its -wal and -shm files the database file's permissions.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
 	if s.writer, err = sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}})); err != nil {
 		return err
 	}
@@ -115,7 +122,8 @@ func dsn(path string, extra url.Values) string {
 // authorizerColumns is the column list every authorizer query reads, in
 // scanAuthorizer's order.
 const authorizerColumns = `appid, component_appid, refresh_token, access_token, expires_at,
-	next_refresh_at, status, func_info, customer_ref, authorized_at, updated_at, version`
+	next_refresh_at, status, func_info, customer_ref, authorized_at, updated_at, version,
+	status_cause, status_code, status_at`
 
 func (s *Store) prepare(ctx context.Context) error {
 	stmts := []struct {
@@ -138,13 +146,14 @@ func (s *Store) prepare(ctx context.Context) error {
 			WHERE component_tokens.version = ?5 OR component_tokens.expires_at <= ?6
 			RETURNING version`},
 		{&s.insertAuthorizer, s.writer, `INSERT INTO authorizers (` + authorizerColumns + `)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13, ?14)
 			ON CONFLICT (appid) DO NOTHING`},
 		{&s.updateAuthorizer, s.writer, `UPDATE authorizers
 			SET component_appid = ?2, refresh_token = ?3, access_token = ?4, expires_at = ?5,
 				next_refresh_at = ?6, status = ?7, func_info = ?8, customer_ref = ?9,
-				authorized_at = ?10, updated_at = ?11, version = version + 1
-			WHERE appid = ?1 AND version = ?12`},
+				authorized_at = ?10, updated_at = ?11, version = version + 1,
+				status_cause = ?12, status_code = ?13, status_at = ?14
+			WHERE appid = ?1 AND version = ?15`},
 		{&s.putProfile, s.writer, `INSERT INTO profiles (appid, nick_name, head_img, user_name, principal_name,
 				alias, qrcode_url, service_type_info, verify_type_info, mini_program, updated_at)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -335,7 +344,7 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	}
 	args := []any{a.AppID, a.ComponentAppID, a.RefreshToken, a.AccessToken, unix(a.ExpiresAt),
 		unix(a.NextRefreshAt), string(a.Status), formatFuncInfo(a.FuncInfo), a.CustomerRef,
-		unix(a.AuthorizedAt), unix(a.UpdatedAt)}
+		unix(a.AuthorizedAt), unix(a.UpdatedAt), a.Reason.Cause, a.Reason.Code, unix(a.Reason.At)}
 	stmt := s.insertAuthorizer
 	if a.Version != 0 {
 		stmt = s.updateAuthorizer
@@ -357,6 +366,7 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	stored.NextRefreshAt = fromUnix(unix(a.NextRefreshAt))
 	stored.AuthorizedAt = fromUnix(unix(a.AuthorizedAt))
 	stored.UpdatedAt = fromUnix(unix(a.UpdatedAt))
+	stored.Reason.At = fromUnix(unix(a.Reason.At))
 	stored.FuncInfo = nil
 	if len(a.FuncInfo) > 0 {
 		stored.FuncInfo = slices.Clone(a.FuncInfo)
@@ -421,15 +431,18 @@ func scanAuthorizer(row interface{ Scan(...any) error }) (store.Authorizer, erro
 	var (
 		a                                  store.Authorizer
 		expires, next, authorized, updated int64
+		statusAt                           int64
 		status, funcInfo                   string
 	)
 	err := row.Scan(&a.AppID, &a.ComponentAppID, &a.RefreshToken, &a.AccessToken, &expires, &next,
-		&status, &funcInfo, &a.CustomerRef, &authorized, &updated, &a.Version)
+		&status, &funcInfo, &a.CustomerRef, &authorized, &updated, &a.Version,
+		&a.Reason.Cause, &a.Reason.Code, &statusAt)
 	if err != nil {
 		return store.Authorizer{}, err
 	}
 	a.ExpiresAt, a.NextRefreshAt = fromUnix(expires), fromUnix(next)
 	a.AuthorizedAt, a.UpdatedAt = fromUnix(authorized), fromUnix(updated)
+	a.Reason.At = fromUnix(statusAt)
 	a.Status = store.Status(status)
 	if a.FuncInfo, err = parseFuncInfo(funcInfo); err != nil {
 		return store.Authorizer{}, fmt.Errorf("authorizer %s: %w", a.AppID, err)

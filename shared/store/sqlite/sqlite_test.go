@@ -400,3 +400,66 @@ func BenchmarkRefreshCycle(b *testing.B) {
 		}
 	})
 }
+
+// TestUpgradeFromVersion1 opens a file written by schema version 1: its
+// authorizers keep every field and read with no status reason.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "store.db")
+	ddl, err := os.ReadFile(filepath.Join("testdata", "schema-v1.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, string(ddl)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	s := open(t, path, nil)
+	got, err := s.GetAuthorizer(ctx, "wxold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Authorizer{AppID: "wxold", ComponentAppID: "wxcomp", RefreshToken: "refresh@@@old",
+		AccessToken: "access", ExpiresAt: time.Unix(1767225600, 0).UTC(), NextRefreshAt: time.Unix(1767231000, 0).UTC(),
+		Status: store.StatusActive, FuncInfo: []int{1, 15}, CustomerRef: "merchant-1",
+		AuthorizedAt: time.Unix(1767218400, 0).UTC(), UpdatedAt: time.Unix(1767218400, 0).UTC(), Version: 3}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("upgraded authorizer\n got %+v\nwant %+v", got, want)
+	}
+	got.Reason = store.StatusReason{Cause: "operator", At: time.Unix(1767220000, 0).UTC()}
+	stored, err := s.PutAuthorizer(ctx, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reread, err := s.GetAuthorizer(ctx, "wxold"); err != nil || reread.Reason != stored.Reason {
+		t.Fatalf("reason after upgrade: %+v, %v; want %+v", reread.Reason, err, stored.Reason)
+	}
+}
+
+// TestFilesOwnerOnly: the store holds refresh tokens, so its files are
+// created readable by their owner only, whatever the umask allows.
+func TestFilesOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, filepath.Join(dir, "store.db"), nil)
+	if _, err := s.PutAuthorizer(t.Context(), store.Authorizer{AppID: "wxacct", RefreshToken: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "store.db*"))
+	if err != nil || len(names) < 2 {
+		t.Fatalf("store files: %q, %v; want the database and its WAL", names, err)
+	}
+	for _, name := range names {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %v, want -rw-------", filepath.Base(name), perm)
+		}
+	}
+}
