@@ -112,11 +112,11 @@ func (c *command) revoke(ctx context.Context) error {
 
 // recovery is what `recover` did.
 type recovery struct {
-	Listed       int      `json:"listed"`
-	Restored     []string `json:"restored"`
-	NeedsReauth  []string `json:"needs_reauth"` // listed without a refresh token, none of our own to keep
-	KeptRevoked  []string `json:"kept_revoked_by_operator"`
-	Failed       []string `json:"failed"`
+	Listed      int      `json:"listed"`
+	Restored    []string `json:"restored"`
+	NeedsReauth []string `json:"needs_reauth"` // listed without a refresh token, none of our own to keep
+	KeptRevoked []string `json:"kept_revoked_by_operator"`
+	Failed      []string `json:"failed"`
 }
 
 // recover compares every account WeChat lists with the store and restores
