@@ -7,7 +7,10 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
+
+// migrations[v] brings a database at version v to v+1.
+var migrations = []string{schema, schemaAuthorize}
 
 // schema creates the layout of schemaVersion. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
@@ -95,8 +98,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	case version > schemaVersion:
 		return fmt.Errorf("database schema version %d is newer than this program's %d", version, schemaVersion)
 	}
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	for v := version; v < schemaVersion; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
