@@ -82,6 +82,7 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 		return err
 	}
 	p.Metrics = stdout
+	p.Accounts.Metrics = stdout
 	d := &devServer{p: p, st: st, log: log}
 
 	var wg sync.WaitGroup

@@ -35,6 +35,7 @@ func FromAWS(ctx context.Context) (*Platform, error) {
 		return nil, err
 	}
 	p.Stage = os.Getenv("STAGE")
+	p.Accounts.Stage = p.Stage
 	p.AWS = awsCfg
 	return p, nil
 }
