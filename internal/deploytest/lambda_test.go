@@ -314,13 +314,17 @@ func TestBootstrapsAnswerSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two samples carry values that expire on the real clock the binaries
-	// run on: a ticket lives 12 hours from its CreateTime, the callback's
-	// state an hour from the start page. After each of them the same sample
-	// made for now is fed as well; the committed callback gets the page for
-	// an expired link, which the state earns only once its signature holds.
-	alsoCurrent := map[string]bool{"ticket-component-verify-ticket": true, "authorize-callback": true}
-	committedWant := map[string]samples.Want{"authorize-callback": {Status: 400, Contains: []string{"Link expired"}}}
+	// Three samples carry values that expire on the real clock the binaries
+	// run on: a ticket lives 12 hours from its CreateTime, the start link a
+	// day from its minting, the callback's state an hour from the start
+	// page. After each of them the same sample made for now is fed as well;
+	// the committed start link and callback get the pages for an expired
+	// link, which they earn only once their signatures hold.
+	alsoCurrent := map[string]bool{"ticket-component-verify-ticket": true, "authorize-start": true, "authorize-callback": true}
+	committedWant := map[string]samples.Want{
+		"authorize-start":    {Status: 410, Contains: []string{"Link expired"}},
+		"authorize-callback": {Status: 400, Contains: []string{"Link expired"}},
+	}
 
 	fns := map[string]*function{}
 	for name, bin := range bins {

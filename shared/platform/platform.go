@@ -143,6 +143,7 @@ func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 		PublicURL:      p.Config.PublicURL,
 		StateSecret:    p.Config.StateSecret,
 		SuccessURL:     p.Config.AuthSuccessURL,
+		Store:          p.Store,
 		Now:            p.Now,
 		Logger:         p.Log,
 	})
