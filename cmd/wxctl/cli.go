@@ -35,13 +35,16 @@ type command struct {
 	args   []string
 	json   bool
 	opts   options
+	link   linkFlags
 	getenv func(string) string
 }
 
 const usage = `usage: wxctl [flags] <command> [args]
 
 commands:
-  status              ticket age, component token expiry, accounts by status, next refresh
+  link CUSTOMER [-ttl 24h] [-auth-type N] [-biz-appid wx…] [-success-url URL] [-base-url URL]
+                      print a signed start link that authorizes accounts for CUSTOMER
+  status              ticket age, component token expiry, accounts by status, next refresh, pending exchanges
   accounts [--json]   every authorized account: name, status, token expiry, customer reference
   refresh [appid]     refresh one account's token now, or run the refresh job once
   recover             restore refresh tokens from WeChat's api_get_authorizer_list
@@ -75,6 +78,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*comman
 		return nil, fmt.Errorf("%w: no command", errUsage)
 	}
 	c.name, rest = rest[0], rest[1:]
+	if c.name == "link" {
+		return c, c.parseLink(rest, stderr)
+	}
 	for _, a := range rest {
 		switch {
 		case a == "--json" || a == "-json":

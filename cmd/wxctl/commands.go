@@ -34,6 +34,8 @@ func (c *command) run(ctx context.Context, stdout, stderr io.Writer) error {
 	switch c.name {
 	case "check-config":
 		return c.checkConfig(ctx, stdout)
+	case "link":
+		return c.mintLink(ctx, stdout, stderr)
 	case "status":
 		return c.withStore(ctx, func(st store.Store) error { return c.status(ctx, st, stdout) })
 	case "accounts":
@@ -134,10 +136,15 @@ func (c *command) componentAppID(ctx context.Context) (string, error) {
 		return c.opts.component, nil
 	}
 	cfg, err := c.config(ctx)
-	if err != nil {
-		return "", fmt.Errorf("component appid unknown (pass -component): %w", err)
+	if err == nil {
+		return cfg.ComponentAppID, nil
 	}
-	return cfg.ComponentAppID, nil
+	// The dev server on the simulator keeps its component's settings in
+	// its data folder.
+	if appID, derr := c.devSetting(config.EnvComponentAppID); derr == nil && c.opts.ssmPrefix == "" {
+		return appID, nil
+	}
+	return "", fmt.Errorf("component appid unknown (pass -component): %w", err)
 }
 
 func (c *command) checkConfig(ctx context.Context, stdout io.Writer) error {
@@ -169,6 +176,7 @@ type statusReport struct {
 	Accounts        map[string]int `json:"accounts"`
 	NextRefresh     *time.Time     `json:"next_refresh_at,omitempty"`
 	NextRefreshApp  string         `json:"next_refresh_appid,omitempty"`
+	Pending         []pendingRow   `json:"pending_exchanges"`
 }
 
 func (c *command) status(ctx context.Context, st store.Store, stdout io.Writer) error {
@@ -204,6 +212,9 @@ func (c *command) status(ctx context.Context, st store.Store, stdout io.Writer) 
 	if len(due) > 0 {
 		r.NextRefresh, r.NextRefreshApp = &due[0].NextRefreshAt, due[0].AppID
 	}
+	if r.Pending, err = pendingExchanges(ctx, st); err != nil {
+		return err
+	}
 	if c.json {
 		return writeJSON(stdout, r)
 	}
@@ -225,6 +236,7 @@ func (c *command) status(ctx context.Context, st store.Store, stdout io.Writer) 
 	if r.NextRefresh != nil {
 		fmt.Fprintf(tw, "next refresh\t%s in %s (%s)\n", r.NextRefreshApp, r.NextRefresh.Sub(now).Round(time.Second), r.NextRefresh.Format(time.RFC3339))
 	}
+	writePending(tw, r.Pending, now)
 	return tw.Flush()
 }
 

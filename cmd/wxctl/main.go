@@ -1,11 +1,13 @@
-// Command wxctl operates a wxcomponent platform: it shows the state of the
-// ticket, the component token and every authorized account, refreshes
-// tokens, recovers refresh tokens from WeChat, revokes accounts and checks the
-// configuration. It works against the production DynamoDB table and against
+// Command wxctl operates a wxcomponent platform: it mints the signed start
+// links that authorize accounts for a customer, shows the state of the
+// ticket, the component token, every authorized account and the pending
+// authorization exchanges, refreshes tokens, recovers refresh tokens from
+// WeChat, revokes accounts and checks the configuration. It works against the production DynamoDB table and against
 // the local dev server's embedded store.
 //
 // Usage:
 //
+//	wxctl [flags] link CUSTOMER [-ttl 24h] [-auth-type N] [-biz-appid wx…]
 //	wxctl [flags] status
 //	wxctl [flags] accounts [--json]
 //	wxctl [flags] refresh [appid]

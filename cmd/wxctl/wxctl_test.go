@@ -47,6 +47,11 @@ func seed(t *testing.T, st store.Store) {
 	if err := st.PutProfile(ctx, store.Profile{AppID: "wxaaaa", NickName: "山海书店", UserName: "gh_aaaa"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.PutPendingExchange(ctx, store.PendingExchange{Code: "queryauthcode@@@secret-code", AuthorizerAppID: "wxdddd",
+		InfoType: "authorized", ExpiresAt: now.Add(40 * time.Minute), ReceivedAt: now.Add(-20 * time.Minute), Attempts: 3,
+		LastError: "errcode 61004: access clientip is not registered"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // storeFlags returns wxctl's flags for a seeded store of each kind.
@@ -92,10 +97,15 @@ func TestStatusAndAccountsOnBothStores(t *testing.T) {
 			if err != nil {
 				t.Fatalf("status: %v", err)
 			}
-			for _, want := range []string{`ticket\s+received 3m`, `component token\s+expires in 1h`, `accounts\s+1 active, 1 needs_reauth, 1 revoked`, `next refresh\s+wxaaaa in (49m5\ds|50m0s)`} {
+			for _, want := range []string{`ticket\s+received 3m`, `component token\s+expires in 1h`, `accounts\s+1 active, 1 needs_reauth, 1 revoked`, `next refresh\s+wxaaaa in (49m5\ds|50m0s)`,
+				`pending exchanges\s+1 pushed authorizations`, `wxdddd\s+authorized, 3 attempts, code expires in (39m5\ds|40m0s); last error: errcode 61004`} {
 				if !regexp.MustCompile(want).MatchString(out) {
 					t.Errorf("status output does not match %q:\n%s", want, out)
 				}
+			}
+
+			if strings.Contains(out, "secret-code") {
+				t.Errorf("status shows a pending authorization code:\n%s", out)
 			}
 
 			out, err = wxctl(t, append(flags, "accounts", "--json")...)
