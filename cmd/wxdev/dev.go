@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,11 @@ type devServer struct {
 	st  *sqlite.Store
 	sim *wechatsim.Sim
 	log *slog.Logger
+	// urls is where the dev server is reachable, for the links it mints.
+	urls urls
+	// adminToken, when set, opens the control endpoints (/dev/*) while real
+	// WeChat credentials are configured; see control.
+	adminToken string
 
 	mu     sync.Mutex
 	report *wechatsim.Report // the last release check
@@ -65,7 +71,7 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 		}
 		defer simLn.Close()
 		u.Sim = "http://" + simLn.Addr().String()
-		if cfg, err = devConfig(filepath.Join(o.dataDir, "dev-secrets.env"), u.Sim); err != nil {
+		if cfg, err = devConfig(filepath.Join(o.dataDir, devSecretsFile), u.Sim); err != nil {
 			return err
 		}
 	} else if cfg, err = config.FromEnv(getenv); err != nil {
@@ -83,7 +89,7 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	}
 	p.Metrics = stdout
 	p.Accounts.Metrics = stdout
-	d := &devServer{p: p, st: st, log: log}
+	d := &devServer{p: p, st: st, log: log, urls: u, adminToken: cmp.Or(o.adminToken, getenv(envAdminToken))}
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -131,6 +137,10 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	d.refreshOnce(ctx)
 	wg.Go(func() { d.refreshLoop(ctx, o.refreshEvery) })
 
+	// wxctl link, run in the project folder, finds the server here.
+	if err := os.WriteFile(filepath.Join(o.dataDir, devURLFile), []byte(u.Platform+"\n"), 0o600); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
 	printBanner(stdout, u, cfg, o)
 	if ready != nil {
 		ready(u, d)
@@ -195,7 +205,7 @@ func (d *devServer) refreshOnce(ctx context.Context) {
 func printBanner(w io.Writer, u urls, cfg config.Config, o options) {
 	fmt.Fprintf(w, "\nwxcomponent is running locally\n")
 	fmt.Fprintf(w, "  home page          %s/\n", u.Platform)
-	fmt.Fprintf(w, "  authorize a merchant %s/wechat/authorize?customer=demo\n", u.Platform)
+	fmt.Fprintf(w, "  authorize a merchant wxctl link CUSTOMER (prints a signed start link), or the home page's button\n")
 	fmt.Fprintf(w, "  ticket URL         %s/wechat/component/ticket\n", u.Platform)
 	fmt.Fprintf(w, "  message URL        %s/wechat/$APPID$/callback\n", u.Platform)
 	if u.Sim != "" {

@@ -15,6 +15,12 @@ import (
 // returns its URLs once both servers accept connections.
 func startDev(t *testing.T, dataDir string) (urls, *devServer) {
 	t.Helper()
+	return startDevEnv(t, dataDir, func(string) string { return "" })
+}
+
+// startDevEnv is startDev with the settings getenv returns.
+func startDevEnv(t *testing.T, dataDir string, getenv func(string) string) (urls, *devServer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	o := options{addr: "127.0.0.1:0", simAddr: "127.0.0.1:0", dataDir: dataDir, envFile: "",
 		refreshEvery: time.Hour, ticketEvery: time.Hour}
@@ -24,8 +30,7 @@ func startDev(t *testing.T, dataDir string) (urls, *devServer) {
 	}
 	ready := make(chan started, 1)
 	done := make(chan error, 1)
-	noEnv := func(string) string { return "" }
-	go func() { done <- run(ctx, o, noEnv, io.Discard, func(u urls, d *devServer) { ready <- started{u, d} }) }()
+	go func() { done <- run(ctx, o, getenv, io.Discard, func(u urls, d *devServer) { ready <- started{u, d} }) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {

@@ -32,16 +32,19 @@ func (d *devServer) routes() (http.Handler, error) {
 	}
 	mux.HandleFunc("GET /{$}", d.home)
 	mux.HandleFunc("GET /dev/state", d.stateJSON)
-	mux.HandleFunc("POST /dev/refresh", d.refreshNow)
-	mux.HandleFunc("POST /dev/release-check", d.releaseCheck)
+	mux.HandleFunc("POST /dev/refresh", d.control(d.refreshNow))
+	mux.HandleFunc("POST /dev/release-check", d.control(d.releaseCheck))
+	mux.HandleFunc("POST /dev/authorize", d.control(d.authorizeDemo))
 	return mux, nil
 }
 
-// state is what the home page shows.
+// state is what the home page and /dev/state show. It never holds a
+// ticket, token or refresh token, only their expiries and last characters:
+// the dev server may be reachable from other machines.
 type state struct {
 	Component      string              `json:"component_appid"`
 	Simulated      bool                `json:"simulated"`
-	Ticket         *store.Ticket       `json:"ticket,omitempty"`
+	Ticket         *ticketState        `json:"ticket,omitempty"`
 	ComponentToken *tokenState         `json:"component_token,omitempty"`
 	Accounts       []accountState      `json:"accounts"`
 	Pushes         []wechatsim.Event   `json:"pushes,omitempty"`
@@ -50,27 +53,52 @@ type state struct {
 	Now            time.Time           `json:"now"`
 }
 
+type ticketState struct {
+	CreateTime time.Time `json:"create_time"`
+	ReceivedAt time.Time `json:"received_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Last4      string    `json:"ticket_last4"`
+}
+
 type tokenState struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	Valid     bool      `json:"valid"`
+	Last4     string    `json:"token_last4"`
 }
 
 type accountState struct {
-	store.Authorizer
-	Profile store.Profile `json:"profile"`
+	AppID             string        `json:"authorizer_appid"`
+	Status            store.Status  `json:"status"`
+	CustomerRef       string        `json:"customer_ref,omitempty"`
+	FuncInfo          []int         `json:"func_info"`
+	ExpiresAt         time.Time     `json:"token_expires_at"`
+	NextRefreshAt     time.Time     `json:"next_refresh_at"`
+	AuthorizedAt      time.Time     `json:"authorized_at"`
+	AccessTokenLast4  string        `json:"access_token_last4,omitempty"`
+	RefreshTokenLast4 string        `json:"refresh_token_last4,omitempty"`
+	Profile           store.Profile `json:"profile"`
+}
+
+// newAccountState shows a without its tokens.
+func newAccountState(a store.Authorizer, p store.Profile) accountState {
+	return accountState{
+		AppID: a.AppID, Status: a.Status, CustomerRef: a.CustomerRef, FuncInfo: a.FuncInfo,
+		ExpiresAt: a.ExpiresAt, NextRefreshAt: a.NextRefreshAt, AuthorizedAt: a.AuthorizedAt,
+		AccessTokenLast4: last4(a.AccessToken), RefreshTokenLast4: last4(a.RefreshToken), Profile: p,
+	}
 }
 
 func (d *devServer) state(ctx context.Context) (state, error) {
 	s := state{Component: d.p.Config.ComponentAppID, Simulated: d.sim != nil, Now: time.Now(), Accounts: []accountState{}}
 	switch t, err := d.st.GetTicket(ctx, s.Component); {
 	case err == nil:
-		s.Ticket = &t
+		s.Ticket = &ticketState{CreateTime: t.CreateTime, ReceivedAt: t.ReceivedAt, ExpiresAt: t.ExpiresAt(), Last4: last4(t.Ticket)}
 	case !errors.Is(err, store.ErrNotFound):
 		return s, err
 	}
 	switch tok, err := d.st.GetComponentToken(ctx, s.Component); {
 	case err == nil:
-		s.ComponentToken = &tokenState{ExpiresAt: tok.ExpiresAt, Valid: tok.ExpiresAt.After(time.Now())}
+		s.ComponentToken = &tokenState{ExpiresAt: tok.ExpiresAt, Valid: tok.ExpiresAt.After(time.Now()), Last4: last4(tok.AccessToken)}
 	case !errors.Is(err, store.ErrNotFound):
 		return s, err
 	}
@@ -79,7 +107,7 @@ func (d *devServer) state(ctx context.Context) (state, error) {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		s.Accounts = append(s.Accounts, accountState{Authorizer: a, Profile: p})
+		s.Accounts = append(s.Accounts, newAccountState(a, p))
 		return nil
 	})
 	if err != nil {

@@ -43,6 +43,7 @@ type options struct {
 	envFile      string        // settings file, read when present
 	refreshEvery time.Duration // how often the refresh job runs
 	ticketEvery  time.Duration // how often the simulator pushes a ticket
+	adminToken   string        // opens the control endpoints with real WeChat credentials
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -55,5 +56,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.envFile, "env-file", ".env", "settings file (real WeChat credentials turn the simulator off)")
 	fs.DurationVar(&o.refreshEvery, "refresh-every", time.Minute, "how often the refresh job runs (5m in AWS)")
 	fs.DurationVar(&o.ticketEvery, "ticket-every", 10*time.Minute, "how often the simulator pushes a component_verify_ticket")
+	fs.StringVar(&o.adminToken, "admin-token", "", "with real WeChat credentials, the bearer token that opens the /dev/ control endpoints (env "+envAdminToken+"); without it they are off")
 	return o, fs.Parse(args)
 }
