@@ -205,7 +205,7 @@ func (d *devServer) refreshOnce(ctx context.Context) {
 func printBanner(w io.Writer, u urls, cfg config.Config, o options) {
 	fmt.Fprintf(w, "\nwxcomponent is running locally\n")
 	fmt.Fprintf(w, "  home page          %s/\n", u.Platform)
-	fmt.Fprintf(w, "  authorize a merchant wxctl link CUSTOMER (prints a signed start link), or the home page's button\n")
+	fmt.Fprintf(w, "  authorize          go run ./cmd/wxctl link CUSTOMER (a signed start link), or the home page's button\n")
 	fmt.Fprintf(w, "  ticket URL         %s/wechat/component/ticket\n", u.Platform)
 	fmt.Fprintf(w, "  message URL        %s/wechat/$APPID$/callback\n", u.Platform)
 	if u.Sim != "" {
