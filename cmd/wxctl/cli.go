@@ -51,7 +51,7 @@ type spec struct {
 // commands is every command, in the order usage lists them.
 func commands() []spec {
 	var all []spec
-	for _, group := range [][]spec{statusCommands(), accountCommands(), refreshCommands(), configCommands(), mpCommands()} {
+	for _, group := range [][]spec{linkCommands(), statusCommands(), accountCommands(), refreshCommands(), configCommands(), mpCommands()} {
 		all = append(all, group...)
 	}
 	return all
@@ -73,6 +73,7 @@ type command struct {
 	args   []string
 	mp     mpArgs // the mp command's arguments (mp.go)
 	opts   options
+	link   linkFlags
 	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer

@@ -115,12 +115,13 @@ func (c *command) config(ctx context.Context) (config.Config, string, error) {
 		if err != nil {
 			return config.Config{}, "", err
 		}
-		if ok && info.Secrets != "" {
-			if getenv, err = devEnv(info, getenv); err != nil {
-				return config.Config{}, "", err
-			}
-			source = "the dev server's " + info.Secrets
+		if !ok || info.Secrets == "" {
+			return config.Config{}, "", fmt.Errorf("no configuration: start `make dev` here, or set %s and the other settings, or pass -ssm-prefix", config.EnvComponentAppID)
 		}
+		if getenv, err = devEnv(info, getenv); err != nil {
+			return config.Config{}, "", err
+		}
+		source = "the dev server's " + info.Secrets
 	}
 	cfg, err := config.FromEnv(getenv)
 	return cfg, source, err
@@ -168,13 +169,12 @@ func (c *command) withPlatform(ctx context.Context, fn func(*platform.Platform) 
 		if err != nil {
 			return err
 		}
-		p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: c.logger()})
+		// The metrics are for CloudWatch, which reads them from a Lambda's
+		// standard output; here they would garble the output.
+		p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: c.logger(), Metrics: io.Discard})
 		if err != nil {
 			return err
 		}
-		// The refresh job's metrics are for CloudWatch, which reads them from
-		// a Lambda's standard output; here they would garble the output.
-		p.Metrics = io.Discard
 		return fn(p)
 	})
 }

@@ -1,17 +1,21 @@
-// Command wxctl operates a wxcomponent platform: it shows the state of the
-// ticket, the component token and every authorized account, refreshes
-// tokens, recovers refresh tokens from WeChat, revokes accounts and checks the
-// configuration. It works against the production DynamoDB table and, with no
-// flags at all, against a running `make dev`.
+// Command wxctl operates a wxcomponent platform: it mints the signed start
+// links that authorize accounts for a customer, shows the state of the
+// ticket, the component token, every authorized account and the pending
+// authorization exchanges, refreshes tokens, recovers refresh tokens from
+// WeChat, revokes accounts, runs the mini programs' release pipeline and
+// checks the configuration. It works against the production DynamoDB table
+// and, with no flags at all, against a running `make dev`.
 //
 // Usage:
 //
+//	wxctl link CUSTOMER [-ttl 24h] [-auth-type N] [-biz-appid wx…]
 //	wxctl status [--json]
 //	wxctl accounts [--json]
 //	wxctl refresh [appid] [--json]
 //	wxctl recover [--json]
 //	wxctl revoke <appid>
 //	wxctl check-config
+//	wxctl mp templates|commit|submit|release|poll|status …
 //
 // Flags, before or after the command, choose the store (-db for the embedded
 // store, -table for DynamoDB) and where the configuration comes from

@@ -26,6 +26,7 @@ type statusReport struct {
 	Accounts        map[string]int `json:"accounts"`
 	NextRefresh     *time.Time     `json:"next_refresh_at,omitempty"`
 	NextRefreshApp  string         `json:"next_refresh_appid,omitempty"`
+	Pending         []pendingRow   `json:"pending_exchanges"`
 }
 
 func (c *command) status(ctx context.Context) error {
@@ -59,6 +60,7 @@ func (c *command) status(ctx context.Context) error {
 		if r.NextRefresh != nil {
 			t.row("next refresh", fmt.Sprintf("%s %s", r.NextRefreshApp, ago(*r.NextRefresh, now)))
 		}
+		pendingRows(t, r.Pending, now)
 		return t.write(c.stdout)
 	})
 }
@@ -93,6 +95,9 @@ func report(ctx context.Context, st store.Store, appID string, now time.Time) (r
 	}
 	if len(due) > 0 {
 		r.NextRefresh, r.NextRefreshApp = &due[0].NextRefreshAt, due[0].AppID
+	}
+	if r.Pending, err = pendingExchanges(ctx, st); err != nil {
+		return r, ticketAt, err
 	}
 	return r, ticketAt, nil
 }

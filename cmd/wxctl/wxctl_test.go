@@ -48,6 +48,11 @@ func seed(t *testing.T, st store.Store) {
 	if err := st.PutProfile(ctx, store.Profile{AppID: "wxaaaa", NickName: "山海书店", UserName: "gh_aaaa"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.PutPendingExchange(ctx, store.PendingExchange{Code: "queryauthcode@@@secret-code", AuthorizerAppID: "wxdddd",
+		InfoType: "authorized", ExpiresAt: now.Add(40 * time.Minute), ReceivedAt: now.Add(-20 * time.Minute), Attempts: 3,
+		LastError: "errcode 61004: access clientip is not registered"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // seeded returns the path of a seeded embedded store.
@@ -98,10 +103,15 @@ func TestStatusAndAccountsOnBothStores(t *testing.T) {
 			if err != nil {
 				t.Fatalf("status: %v", err)
 			}
-			for _, want := range []string{`ticket\s+received 3m`, `component token\s+expires in 1h`, `accounts\s+1 active, 1 needs_reauth, 1 revoked`, `next refresh\s+wxaaaa in (4\dm(\d\ds)?|50m)\n`} {
+			for _, want := range []string{`ticket\s+received 3m`, `component token\s+expires in 1h`, `accounts\s+1 active, 1 needs_reauth, 1 revoked`, `next refresh\s+wxaaaa in (4\dm(\d\ds)?|50m)\n`,
+				`pending exchanges\s+1 pushed authorizations`, `wxdddd\s+authorized, 3 attempts, code expires in (3\dm(\d\ds)?|40m); last error: errcode 61004`} {
 				if !regexp.MustCompile(want).MatchString(out) {
 					t.Errorf("status output does not match %q:\n%s", want, out)
 				}
+			}
+
+			if strings.Contains(out, "secret-code") {
+				t.Errorf("status shows a pending authorization code:\n%s", out)
 			}
 
 			out, err = wxctl(t, append(flags, "accounts", "--json")...)

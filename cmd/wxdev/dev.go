@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,11 @@ type devServer struct {
 	st  *sqlite.Store
 	sim *wechatsim.Sim
 	log *slog.Logger
+	// urls is where the dev server is reachable, for the links it mints.
+	urls urls
+	// adminToken, when set, opens the control endpoints (/dev/*) while real
+	// WeChat credentials are configured; see control.
+	adminToken string
 
 	mu          sync.Mutex
 	report      *wechatsim.Report // the last release check
@@ -96,17 +102,17 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 		return fmt.Errorf("open the embedded store: %w", err)
 	}
 	defer st.Close()
-	p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: log})
+	// The metrics are long JSON lines; a person gets refreshOnce's short
+	// line instead.
+	metrics := io.Writer(stdout)
+	if human {
+		metrics = io.Discard
+	}
+	p, err := platform.New(platform.Options{Config: cfg, Store: st, Logger: log, Metrics: metrics})
 	if err != nil {
 		return err
 	}
-	// The run's metrics are a long JSON line; a person gets refreshOnce's
-	// short line instead.
-	p.Metrics = stdout
-	if human {
-		p.Metrics = io.Discard
-	}
-	d := &devServer{p: p, st: st, log: log}
+	d := &devServer{p: p, st: st, log: log, urls: u, adminToken: cmp.Or(o.adminToken, getenv(envAdminToken))}
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -273,7 +279,7 @@ func lockDataDir(dir string) (*os.File, error) {
 func printBanner(w io.Writer, u urls, cfg config.Config, o options) {
 	fmt.Fprintf(w, "\nwxcomponent is running locally\n")
 	fmt.Fprintf(w, "  home page             %s/\n", u.Platform)
-	fmt.Fprintf(w, "  authorize a merchant  %s/wechat/authorize?customer=demo\n", u.Platform)
+	fmt.Fprintf(w, "  authorize a merchant  go run ./cmd/wxctl link CUSTOMER (a signed start link), or the home page's button\n")
 	fmt.Fprintf(w, "  ticket URL            %s/wechat/component/ticket\n", u.Platform)
 	fmt.Fprintf(w, "  message URL           %s/wechat/$APPID$/callback\n", u.Platform)
 	if u.Sim != "" {

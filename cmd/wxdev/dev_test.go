@@ -23,13 +23,19 @@ import (
 // end of the test.
 func startDev(t *testing.T, dataDir string) (urls, *devServer) {
 	t.Helper()
-	u, d, stop := startStoppableDev(t, dataDir)
+	return startDevEnv(t, dataDir, func(string) string { return "" })
+}
+
+// startDevEnv is startDev with the settings getenv returns.
+func startDevEnv(t *testing.T, dataDir string, getenv func(string) string) (urls, *devServer) {
+	t.Helper()
+	u, d, stop := startStoppableDev(t, dataDir, getenv)
 	t.Cleanup(stop)
 	return u, d
 }
 
-// startStoppableDev is startDev, stopped by calling stop (once).
-func startStoppableDev(t *testing.T, dataDir string) (u urls, d *devServer, stop func()) {
+// startStoppableDev is startDevEnv, stopped by calling stop (once).
+func startStoppableDev(t *testing.T, dataDir string, getenv func(string) string) (u urls, d *devServer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	o := options{addr: "127.0.0.1:0", simAddr: "127.0.0.1:0", dataDir: dataDir, envFile: "",
@@ -40,8 +46,7 @@ func startStoppableDev(t *testing.T, dataDir string) (u urls, d *devServer, stop
 	}
 	ready := make(chan started, 1)
 	done := make(chan error, 1)
-	noEnv := func(string) string { return "" }
-	go func() { done <- run(ctx, o, noEnv, io.Discard, func(u urls, d *devServer) { ready <- started{u, d} }) }()
+	go func() { done <- run(ctx, o, getenv, io.Discard, func(u urls, d *devServer) { ready <- started{u, d} }) }()
 	stop = func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -94,7 +99,7 @@ func TestDevServerHasComponentTokenWhenReady(t *testing.T) {
 
 func TestDevServerKeepsStateAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	u, _, stop := startStoppableDev(t, dir)
+	u, _, stop := startStoppableDev(t, dir, func(string) string { return "" })
 	first := getState(t, u)
 	stop()
 	u, _ = startDev(t, dir)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"html"
 	"net/http"
 	"regexp"
 	"strings"
@@ -28,44 +27,6 @@ func firstAccount(t *testing.T, sim *wechatsim.Sim, kind wechatsim.Kind) wechats
 	}
 	t.Fatalf("the simulator has no %v account", kind)
 	return wechatsim.Account{}
-}
-
-func TestAuthorizationByLinkRecordsCustomer(t *testing.T) {
-	u, d := startDev(t, t.TempDir())
-	ctx := context.Background()
-	account := firstAccount(t, d.sim, wechatsim.OfficialAccount)
-
-	status, page := simtest.Get(t, http.DefaultClient, u.Platform+"/wechat/authorize?customer=merchant-7")
-	if status != http.StatusOK {
-		t.Fatalf("start page: %d\n%s", status, page)
-	}
-	m := pcLink.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("start page has no componentloginpage link:\n%s", page)
-	}
-	redirect, _, err := d.sim.AuthorizeLink(ctx, html.UnescapeString(m[1]), account.AppID)
-	if err != nil {
-		t.Fatalf("confirm on the simulator: %v", err)
-	}
-	status, page = simtest.Get(t, http.DefaultClient, redirect.String())
-	if status != http.StatusOK || !strings.Contains(page, account.NickName) {
-		t.Fatalf("callback: %d, want 200 with %q\n%s", status, account.NickName, page)
-	}
-
-	a, err := d.st.GetAuthorizer(ctx, account.AppID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.Status != store.StatusActive || a.CustomerRef != "merchant-7" || a.RefreshToken == "" || a.AccessToken == "" {
-		t.Fatalf("stored authorizer = %+v, want active with customer merchant-7 and tokens", a)
-	}
-	if calls := d.sim.CallsFor(wechatsim.APIQueryAuth, account.AppID); calls != 1 {
-		t.Errorf("api_query_auth calls = %d, want 1 (the push and the redirect share one exchange)", calls)
-	}
-	token, err := d.p.Tokens.AccessToken(ctx, account.AppID)
-	if err != nil || token != a.AccessToken {
-		t.Errorf("AccessToken = %q, %v; want the stored token", token, err)
-	}
 }
 
 func TestAuthorizationByPushAloneThenRevocation(t *testing.T) {
@@ -133,7 +94,7 @@ func TestReleaseCheckPassesFromTheHomePage(t *testing.T) {
 func TestAuthorizedAccountSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	_, first, stop := startStoppableDev(t, dir)
+	_, first, stop := startStoppableDev(t, dir, func(string) string { return "" })
 	account := firstAccount(t, first.sim, wechatsim.OfficialAccount)
 	if _, err := first.sim.Grant(ctx, first.p.Config.ComponentAppID, account.AppID); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/internal/console"
@@ -35,16 +34,19 @@ func (d *devServer) routes() (http.Handler, error) {
 	}
 	mux.HandleFunc("GET /{$}", d.home)
 	mux.HandleFunc("GET /dev/state", d.stateJSON)
-	mux.HandleFunc("POST /dev/refresh", d.refreshNow)
-	mux.HandleFunc("POST /dev/release-check", d.releaseCheck)
+	mux.HandleFunc("POST /dev/refresh", d.control(d.refreshNow))
+	mux.HandleFunc("POST /dev/release-check", d.control(d.releaseCheck))
+	mux.HandleFunc("POST /dev/authorize", d.control(d.authorizeDemo))
 	return mux, nil
 }
 
-// state is what the home page shows.
+// state is what the home page and /dev/state show. It never holds a
+// ticket, token or refresh token, only their expiries and last characters:
+// the dev server may be reachable from other machines.
 type state struct {
 	Component      string              `json:"component_appid"`
 	Simulated      bool                `json:"simulated"`
-	Ticket         *store.Ticket       `json:"ticket,omitempty"`
+	Ticket         *ticketState        `json:"ticket,omitempty"`
 	ComponentToken *tokenState         `json:"component_token,omitempty"`
 	Accounts       []accountState      `json:"accounts"`
 	Pushes         []wechatsim.Event   `json:"pushes,omitempty"`
@@ -56,30 +58,45 @@ type state struct {
 	LastRefresh *refreshRun    `json:"last_refresh,omitempty"`
 }
 
+type ticketState struct {
+	CreateTime time.Time `json:"create_time"`
+	ReceivedAt time.Time `json:"received_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Last4      string    `json:"ticket_last4"`
+}
+
 type tokenState struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	Valid     bool      `json:"valid"`
+	Last4     string    `json:"token_last4"`
 }
 
 type accountState struct {
-	store.Authorizer
-	Profile store.Profile `json:"profile"`
-	// Fix is what makes the account work again: a link that starts a new
-	// authorization of this account; empty for an active account.
-	Fix string `json:"fix,omitempty"`
+	AppID             string             `json:"authorizer_appid"`
+	Status            store.Status       `json:"status"`
+	Reason            store.StatusReason `json:"reason"`
+	CustomerRef       string             `json:"customer_ref,omitempty"`
+	FuncInfo          []int              `json:"func_info"`
+	HasToken          bool               `json:"has_access_token"`
+	ExpiresAt         time.Time          `json:"token_expires_at"`
+	NextRefreshAt     time.Time          `json:"next_refresh_at"`
+	AuthorizedAt      time.Time          `json:"authorized_at"`
+	AccessTokenLast4  string             `json:"access_token_last4,omitempty"`
+	RefreshTokenLast4 string             `json:"refresh_token_last4,omitempty"`
+	Profile           store.Profile      `json:"profile"`
+	// NeedsFix is set when only a new authorization by the account's admin
+	// makes it work again; the page offers one, for the same customer.
+	NeedsFix bool `json:"needs_fix"`
 }
 
-// fix returns the start page link that has a's admin authorize again, for
-// the same customer; "" for an active account.
-func fix(a store.Authorizer) string {
-	if a.Status == store.StatusActive {
-		return ""
+// newAccountState shows a without its tokens.
+func newAccountState(a store.Authorizer, p store.Profile) accountState {
+	return accountState{
+		AppID: a.AppID, Status: a.Status, Reason: a.Reason, CustomerRef: a.CustomerRef, FuncInfo: a.FuncInfo,
+		HasToken: a.AccessToken != "", ExpiresAt: a.ExpiresAt, NextRefreshAt: a.NextRefreshAt, AuthorizedAt: a.AuthorizedAt,
+		AccessTokenLast4: last4(a.AccessToken), RefreshTokenLast4: last4(a.RefreshToken), Profile: p,
+		NeedsFix: a.Status != store.StatusActive,
 	}
-	q := url.Values{"biz_appid": {a.AppID}}
-	if a.CustomerRef != "" {
-		q.Set("customer", a.CustomerRef)
-	}
-	return "/wechat/authorize?" + q.Encode()
 }
 
 func (d *devServer) state(ctx context.Context) (state, error) {
@@ -87,13 +104,13 @@ func (d *devServer) state(ctx context.Context) (state, error) {
 		Counts: map[string]int{string(store.StatusActive): 0, string(store.StatusNeedsReauth): 0, string(store.StatusRevoked): 0}}
 	switch t, err := d.st.GetTicket(ctx, s.Component); {
 	case err == nil:
-		s.Ticket = &t
+		s.Ticket = &ticketState{CreateTime: t.CreateTime, ReceivedAt: t.ReceivedAt, ExpiresAt: t.ExpiresAt(), Last4: last4(t.Ticket)}
 	case !errors.Is(err, store.ErrNotFound):
 		return s, err
 	}
 	switch tok, err := d.st.GetComponentToken(ctx, s.Component); {
 	case err == nil:
-		s.ComponentToken = &tokenState{ExpiresAt: tok.ExpiresAt, Valid: tok.ExpiresAt.After(time.Now())}
+		s.ComponentToken = &tokenState{ExpiresAt: tok.ExpiresAt, Valid: tok.ExpiresAt.After(time.Now()), Last4: last4(tok.AccessToken)}
 	case !errors.Is(err, store.ErrNotFound):
 		return s, err
 	}
@@ -102,7 +119,7 @@ func (d *devServer) state(ctx context.Context) (state, error) {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		s.Accounts = append(s.Accounts, accountState{Authorizer: a, Profile: p, Fix: fix(a)})
+		s.Accounts = append(s.Accounts, newAccountState(a, p))
 		s.Counts[string(a.Status)]++
 		return nil
 	})

@@ -62,14 +62,14 @@ func TestHomePageSaysWhyAndHowToFix(t *testing.T) {
 		`<span class="pill revoked">1 revoked</span>`,
 		`errcode 61023 · refresh rejected`,
 		`unauthorized push`,
-		`href="/wechat/authorize?biz_appid=` + ids[1],
+		`name="biz_appid" value="` + ids[1] + `"`,
 		`id="component-appid">` + d.p.Config.ComponentAppID + `<`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("home page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, `href="/wechat/authorize?biz_appid=`+ids[0]) {
+	if strings.Contains(page, `name="biz_appid" value="`+ids[0]+`"`) {
 		t.Errorf("an active account is offered a re-authorization")
 	}
 
@@ -150,7 +150,7 @@ func TestHomePageScreenshots(t *testing.T) {
 				document.getElementById("refresh-result") && {
 					AppID: document.getElementById("component-appid").textContent,
 					Reason: document.querySelector("#account-APPID .reason").textContent,
-					Fix: document.querySelector("#account-APPID a.button").getAttribute("href"),
+					Fix: document.querySelector("#account-APPID form.fix input[name=biz_appid]").value,
 					Overflow: document.documentElement.scrollWidth > window.innerWidth,
 				}`, "APPID", ids[1])
 			var page shown
@@ -181,8 +181,8 @@ func TestHomePageScreenshots(t *testing.T) {
 			if !strings.Contains(reason, "61023") {
 				t.Errorf("needs_reauth account's reason = %q, want the errcode", reason)
 			}
-			if !strings.Contains(fixHref, "biz_appid="+ids[1]) {
-				t.Errorf("needs_reauth account's fix = %q, want a re-authorization link", fixHref)
+			if fixHref != ids[1] {
+				t.Errorf("needs_reauth account's fix authorizes %q, want a re-authorization of %s", fixHref, ids[1])
 			}
 			if overflow {
 				t.Errorf("the page is wider than the %d px screen", tt.width)

@@ -52,6 +52,7 @@ type options struct {
 	refreshEvery time.Duration // how often the refresh job runs
 	ticketEvery  time.Duration // how often the simulator pushes a ticket
 	logFormat    string        // "auto", "text" or "json"
+	adminToken   string        // opens the control endpoints with real WeChat credentials
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -64,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.envFile, "env-file", ".env", "settings file (real WeChat credentials turn the simulator off)")
 	fs.DurationVar(&o.refreshEvery, "refresh-every", time.Minute, "how often the refresh job runs (5m in AWS)")
 	fs.DurationVar(&o.ticketEvery, "ticket-every", 10*time.Minute, "how often the simulator pushes a component_verify_ticket")
+	fs.StringVar(&o.adminToken, "admin-token", "", "with real WeChat credentials, the bearer token that opens the /dev/ control endpoints (env "+envAdminToken+"); without it they are off")
 	fs.StringVar(&o.logFormat, "log", "auto", "console log: text (a short line per event), json, or auto: text on a terminal, else json")
 	if err := fs.Parse(args); err != nil {
 		return o, err

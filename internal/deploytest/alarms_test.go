@@ -17,6 +17,8 @@ import (
 	"github.com/wxcomponent/wxcomponent/cmd/wxevents/samples"
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
+	"github.com/wxcomponent/wxcomponent/shared/accounts"
+	"github.com/wxcomponent/wxcomponent/shared/emf"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
@@ -64,7 +66,7 @@ func alarmMetrics(alarm *yaml.Node) []metric {
 
 // TestAlarmsWatchFailures checks that some alarm watches each way the
 // platform fails: the ticket, refresh failures, accounts needing
-// reauthorization, 5xx answers, and every function's throttles and errors.
+// reauthorization, authorizations lost, 5xx answers, and every function's throttles and errors.
 func TestAlarmsWatchFailures(t *testing.T) {
 	_, tpl := readTemplate(t)
 	watched := map[string]bool{}
@@ -78,6 +80,7 @@ func TestAlarmsWatchFailures(t *testing.T) {
 		{refresh.Namespace, "TicketAge", stage},
 		{refresh.Namespace, "Failed", stage},
 		{refresh.Namespace, "NeedsReauth", stage},
+		{emf.Namespace, "AuthorizationLost", stage},
 		{"AWS/ApiGateway", "5xx", map[string]string{"ApiId": "HttpApi"}},
 	}
 	for id := range resources(tpl, "AWS::Serverless::Function") {
@@ -146,30 +149,32 @@ func TestAlarmNotifications(t *testing.T) {
 	}
 }
 
-// TestAlarmMetricsMatchRefreshEMF runs the refresh job and checks that every
-// alarm on its namespace names a metric its Embedded Metric Format line
-// declares, with the same dimensions, so a renamed metric cannot leave an
+// TestAlarmMetricsMatchRefreshEMF runs the refresh job, and has the
+// accounts service lose an authorization, and checks that every alarm on
+// their namespace names a metric their Embedded Metric Format lines
+// declare, with the same dimensions, so a renamed metric cannot leave an
 // alarm watching nothing.
 func TestAlarmMetricsMatchRefreshEMF(t *testing.T) {
-	emf := refreshEMF(t)
-	var doc struct {
-		AWS struct {
-			CloudWatchMetrics []struct {
-				Namespace  string
-				Dimensions [][]string
-				Metrics    []struct{ Name string }
-			}
-		} `json:"_aws"`
-	}
-	if err := json.Unmarshal(emf, &doc); err != nil {
-		t.Fatalf("EMF line %q: %v", emf, err)
-	}
 	declared := map[string]bool{}
-	for _, d := range doc.AWS.CloudWatchMetrics {
-		for _, dims := range d.Dimensions {
-			slices.Sort(dims)
-			for _, m := range d.Metrics {
-				declared[d.Namespace+" "+m.Name+" "+strings.Join(dims, ",")] = true
+	for _, line := range [][]byte{refreshEMF(t), lostEMF(t)} {
+		var doc struct {
+			AWS struct {
+				CloudWatchMetrics []struct {
+					Namespace  string
+					Dimensions [][]string
+					Metrics    []struct{ Name string }
+				}
+			} `json:"_aws"`
+		}
+		if err := json.Unmarshal(line, &doc); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		for _, d := range doc.AWS.CloudWatchMetrics {
+			for _, dims := range d.Dimensions {
+				slices.Sort(dims)
+				for _, m := range d.Metrics {
+					declared[d.Namespace+" "+m.Name+" "+strings.Join(dims, ",")] = true
+				}
 			}
 		}
 	}
@@ -182,7 +187,7 @@ func TestAlarmMetricsMatchRefreshEMF(t *testing.T) {
 			}
 			dims := slices.Sorted(maps.Keys(m.Dimensions))
 			if key := m.Namespace + " " + m.Name + " " + strings.Join(dims, ","); !declared[key] {
-				t.Errorf("%s watches %s with dimensions %v, which the refresh job does not report (it reports %v)", id, m.Name, dims, slices.Sorted(maps.Keys(declared)))
+				t.Errorf("%s watches %s with dimensions %v, which the platform does not report (it reports %v)", id, m.Name, dims, slices.Sorted(maps.Keys(declared)))
 			}
 		}
 	}
@@ -190,6 +195,42 @@ func TestAlarmMetricsMatchRefreshEMF(t *testing.T) {
 	if got := refName(get(tpl, "Globals", "Function", "Environment", "Variables", "STAGE")); got != "Stage" {
 		t.Errorf("STAGE is %q, want the Stage parameter the alarms' dimension names", got)
 	}
+}
+
+// lostEMF has the accounts service, as deployed with STAGE set, take a
+// pushed authorization whose code WeChat refuses, and returns the metric
+// line it writes.
+func lostEMF(t *testing.T) []byte {
+	t.Helper()
+	ctx := t.Context()
+	clock := wechatsim.NewClock(samples.Start())
+	sim := wechatsim.New(wechatsim.Options{Clock: clock, TicketInterval: -1})
+	t.Cleanup(sim.Close)
+	if err := samples.SetUpSim(ctx, sim); err != nil {
+		t.Fatal(err)
+	}
+	wx := httptest.NewServer(samples.StandIn(sim))
+	t.Cleanup(wx.Close)
+	st := simtest.OpenStore(t, clock.Now)
+	err := st.PutTicket(ctx, store.Ticket{ComponentAppID: samples.ComponentAppID, Ticket: samples.Ticket, CreateTime: clock.Now(), ReceivedAt: clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p, err := platform.New(platform.Options{Config: samples.Config(wx.URL, wx.URL), Store: st, Now: clock.Now,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: &out, Stage: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Fault(wechatsim.APIQueryAuth, wechatsim.Fault{ErrCode: 61010})
+	err = p.Accounts.AuthorizePushed(ctx, accounts.Pushed{InfoType: "authorized", AuthorizerAppID: samples.AuthorizerAppID, Code: samples.AuthCode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte(`"AuthorizationLost":1`)) {
+		t.Fatalf("no AuthorizationLost line: %q", out.String())
+	}
+	return out.Bytes()
 }
 
 // refreshEMF runs one refresh with a live ticket, as the deployed job runs

@@ -320,13 +320,16 @@ func TestBootstrapsAnswerSamples(t *testing.T) {
 	}
 	// Samples carry values that expire on the real clock the binaries run
 	// on: a push is refused once its timestamp is more than the push window
-	// from now, the callback's state an hour after the start page. After
-	// each of them the same sample made for now is fed as well; the
-	// committed pushes are refused as stale, and the committed callback gets
-	// the page for an expired link, which the state earns only once its
-	// signature holds.
-	alsoCurrent := map[string]bool{"authorize-callback": true}
-	committedWant := map[string]samples.Want{"authorize-callback": {Status: 400, Contains: []string{"Link expired"}}}
+	// from now, the start link a day from its minting, the callback's state
+	// an hour after the start page. After each of them the same sample made
+	// for now is fed as well; the committed pushes are refused as stale, and
+	// the committed start link and callback get the pages for an expired
+	// link, which they earn only once their signatures hold.
+	alsoCurrent := map[string]bool{"authorize-start": true, "authorize-callback": true}
+	committedWant := map[string]samples.Want{
+		"authorize-start":    {Status: 410, Contains: []string{"Link expired"}},
+		"authorize-callback": {Status: 400, Contains: []string{"Link expired"}},
+	}
 	for _, e := range committed {
 		if e.Function == routes.Ticket || e.Function == routes.Message {
 			alsoCurrent[e.Name] = true

@@ -137,7 +137,13 @@ func contextTests() []test {
 					_, err := e.s.PutSeenIfAbsent(ctx, "k", nil, now.Add(time.Minute))
 					return err
 				},
-				"PutSeen": func() error { return e.s.PutSeen(ctx, "k", nil, now.Add(time.Minute)) },
+				"PutSeen":    func() error { return e.s.PutSeen(ctx, "k", nil, now.Add(time.Minute)) },
+				"ClaimNonce": func() error { return e.s.ClaimNonce(ctx, "n", now.Add(time.Minute)) },
+				"PutPendingExchange": func() error {
+					return e.s.PutPendingExchange(ctx, newPending("c", now))
+				},
+				"PendingExchanges":      func() error { _, err := e.s.PendingExchanges(ctx, "", 10); return err },
+				"DeletePendingExchange": func() error { return e.s.DeletePendingExchange(ctx, "c") },
 			}
 			for name, call := range calls {
 				wantErr(t, name+" with a cancelled context", call(), context.Canceled)

@@ -111,6 +111,8 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.S
 		{"Profile", profileTests()},
 		{"Lease", leaseTests()},
 		{"Seen", seenTests()},
+		{"Nonce", nonceTests()},
+		{"PendingExchange", pendingTests()},
 		{"Context", contextTests()},
 		{"MiniProgram", miniProgramTests()},
 	}

@@ -6,6 +6,13 @@
 // An authorization reaches the platform twice, as the `authorized` push and
 // as the browser's redirect, in either order or only one of them; Authorize
 // is idempotent across both.
+//
+// One rule decides which of the platform's customers an account belongs to:
+// the binding changes only through a verified callback (Authorize with a
+// customer reference, which the authorize package calls only for a signed,
+// single-use, browser-bound state), and the newest verified callback wins.
+// A push never changes it. So push first or redirect first, the stored
+// record is the same.
 package accounts
 
 import (
@@ -14,10 +21,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
+	"github.com/wxcomponent/wxcomponent/shared/emf"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
@@ -26,6 +36,12 @@ import (
 // ErrInProgress reports that another request is still exchanging the same
 // authorization code; its result will be stored shortly.
 var ErrInProgress = errors.New("accounts: authorization code is being exchanged")
+
+// ErrCodeBound reports that another verified callback already bound the
+// account of this authorization code to a customer. A code binds once:
+// whoever holds a used code and a valid state of their own must not be able
+// to move someone else's account to their customer.
+var ErrCodeBound = errors.New("accounts: authorization code already bound to a customer")
 
 // codeLifetime is how long WeChat honours an authorization code, and so how
 // long a used code is remembered.
@@ -54,6 +70,9 @@ type Service struct {
 	// waitExchange bounds how long a second arrival of a code waits for the
 	// first to finish.
 	waitExchange time.Duration
+
+	metrics io.Writer
+	stage   string
 }
 
 // Options configure a Service.
@@ -63,12 +82,18 @@ type Options struct {
 	Tokens ComponentTokens
 	Now    func() time.Time // nil: time.Now
 	Logger *slog.Logger     // nil: slog.Default()
+	// Metrics receives Embedded Metric Format lines (an account moved
+	// between customers, an authorization lost); nil means standard output,
+	// where Lambda's log agent picks them up.
+	Metrics io.Writer
+	// Stage, when set, is the metrics' one dimension (e.g. "prod").
+	Stage string
 }
 
 // New returns a Service.
 func New(opts Options) *Service {
 	s := &Service{store: opts.Store, wx: opts.WeChat, tokens: opts.Tokens, now: opts.Now, log: opts.Logger,
-		waitExchange: 4 * time.Second}
+		waitExchange: 4 * time.Second, metrics: opts.Metrics, stage: opts.Stage}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -85,12 +110,40 @@ type Result struct {
 }
 
 // Authorize exchanges an authorization code with api_query_auth and stores
-// the authorizer and its profile. A non-empty customerRef, the platform's own
-// reference for the merchant, is recorded; an empty one keeps what is stored.
-// A code that was already exchanged (by the push or by the redirect) is not
-// sent to WeChat again: the stored account is returned, with customerRef
-// added.
+// the authorizer and its profile. A code that was already exchanged (by the
+// push or by the redirect) is not sent to WeChat again: the stored account
+// is returned.
+//
+// A non-empty customerRef, the platform's own reference for the merchant
+// from a verified callback, binds the account to that customer, replacing
+// any earlier binding (the newest verified callback wins); each code binds
+// once, a second binding of it gives ErrCodeBound. An empty customerRef (a
+// push) never changes the binding.
 func (s *Service) Authorize(ctx context.Context, code, customerRef string) (Result, error) {
+	if customerRef == "" {
+		return s.authorize(ctx, code, "")
+	}
+	key := "authbind#" + codeKey(code)
+	_, err := s.store.PutSeenIfAbsent(ctx, key, []byte(customerRef), s.now().Add(codeLifetime))
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return Result{}, ErrCodeBound
+	case err != nil:
+		return Result{}, fmt.Errorf("claim authorization code for a customer: %w", err)
+	}
+	res, err := s.authorize(ctx, code, customerRef)
+	if err != nil {
+		// Nothing was bound: free the claim, so that a failure changes nothing.
+		if ferr := s.store.PutSeen(context.WithoutCancel(ctx), key, nil, s.now()); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("release binding claim: %w", ferr))
+		}
+	}
+	return res, err
+}
+
+// authorize exchanges code unless another arrival did, and binds the
+// account to a non-empty customerRef.
+func (s *Service) authorize(ctx context.Context, code, customerRef string) (Result, error) {
 	key := "authcode#" + codeKey(code)
 	expires := s.now().Add(codeLifetime)
 	prior, err := s.store.PutSeenIfAbsent(ctx, key, nil, expires)
@@ -100,7 +153,7 @@ func (s *Service) Authorize(ctx context.Context, code, customerRef string) (Resu
 		if err != nil {
 			return Result{}, err
 		}
-		return s.recordCustomer(ctx, appID, customerRef)
+		return s.bind(ctx, appID, customerRef)
 	case err != nil:
 		return Result{}, fmt.Errorf("claim authorization code: %w", err)
 	}
@@ -169,6 +222,7 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 	}
 	now := s.now()
 	expires := now.Add(time.Duration(info.ExpiresIn) * time.Second)
+	var moved string
 	a, err := store.UpdateAuthorizer(ctx, s.store, info.AuthorizerAppID, func(a *store.Authorizer) error {
 		a.ComponentAppID = s.tokens.ComponentAppID()
 		if info.AuthorizerRefreshToken != "" {
@@ -179,9 +233,7 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 		status.Set(a, store.StatusActive, status.Reason{Cause: status.CauseAuthorized, At: now})
 		a.NextRefreshAt = tokens.NextRefresh(expires, 0)
 		a.FuncInfo = info.FuncScopeIDs()
-		if customerRef != "" {
-			a.CustomerRef = customerRef
-		}
+		moved = bindCustomer(a, customerRef)
 		a.AuthorizedAt = now
 		return nil
 	})
@@ -189,30 +241,64 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 		return a, fmt.Errorf("store authorizer %s: %w", info.AuthorizerAppID, err)
 	}
 	s.log.InfoContext(ctx, "account authorized", "authorizer_appid", a.AppID, "func_info", a.FuncInfo, "customer_ref", a.CustomerRef)
+	s.reportMove(ctx, a, moved)
 	return a, nil
 }
 
-// recordCustomer adds customerRef to an authorizer stored by an earlier
-// arrival of the same code. It never replaces a reference already there:
-// whoever holds a used code and a valid state of their own must not be able
-// to move someone else's account to their customer.
-func (s *Service) recordCustomer(ctx context.Context, appID, customerRef string) (Result, error) {
+// bindCustomer binds a to customerRef when it is not empty, and returns the
+// customer the account was moved away from ("" when it was not moved).
+func bindCustomer(a *store.Authorizer, customerRef string) (movedFrom string) {
+	if customerRef == "" || a.CustomerRef == customerRef {
+		return ""
+	}
+	movedFrom, a.CustomerRef = a.CustomerRef, customerRef
+	return movedFrom
+}
+
+// reportMove logs and counts a move of an account from one customer to
+// another: for a SaaS, which customer owns an account is the one fact
+// everything else hangs on, so a move must be visible.
+func (s *Service) reportMove(ctx context.Context, a store.Authorizer, from string) {
+	if from == "" {
+		return
+	}
+	s.log.WarnContext(ctx, "account moved to another customer", "authorizer_appid", a.AppID,
+		"from_customer_ref", from, "customer_ref", a.CustomerRef)
+	s.metric(ctx, map[string]string{"AuthorizerAppID": a.AppID}, emf.Metric{Name: "CustomerMoved", Unit: "Count", Value: 1})
+}
+
+// metric writes one Embedded Metric Format line; failing to is logged.
+func (s *Service) metric(ctx context.Context, props map[string]string, metrics ...emf.Metric) {
+	w := s.metrics
+	if w == nil {
+		w = os.Stdout
+	}
+	if err := emf.Write(w, s.now(), s.stage, props, metrics...); err != nil {
+		s.log.ErrorContext(ctx, "write metrics", "err", err)
+	}
+}
+
+// bind binds an authorizer stored by an earlier arrival of the same code to
+// customerRef, as the exchange would have had the callback come first.
+func (s *Service) bind(ctx context.Context, appID, customerRef string) (Result, error) {
 	a, err := s.store.GetAuthorizer(ctx, appID)
 	if err != nil {
 		return Result{}, fmt.Errorf("read authorizer %s: %w", appID, err)
 	}
-	if customerRef != "" && a.CustomerRef == "" {
+	if customerRef != "" && a.CustomerRef != customerRef {
+		var moved string
 		a, err = store.UpdateAuthorizer(ctx, s.store, appID, func(a *store.Authorizer) error {
-			if a.CustomerRef != "" {
-				return nil
+			if a.Version == 0 {
+				return store.ErrNotFound
 			}
-			a.CustomerRef = customerRef
+			moved = bindCustomer(a, customerRef)
 			a.UpdatedAt = s.now()
 			return nil
 		})
 		if err != nil {
-			return Result{}, fmt.Errorf("record customer of %s: %w", appID, err)
+			return Result{}, fmt.Errorf("bind %s to its customer: %w", appID, err)
 		}
+		s.reportMove(ctx, a, moved)
 	}
 	return Result{Authorizer: a, Profile: s.profile(ctx, appID)}, nil
 }

@@ -3,7 +3,6 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -22,31 +21,48 @@ import (
 // authorization code.
 type fixture struct {
 	env     *simtest.Env
+	store   store.Store // the service's: env.Store unless given
 	service *accounts.Service
 	account wechatsim.Account
 	code    string
+	metrics *simtest.SyncBuffer // the service's metric lines
+	logs    *simtest.SyncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, nil)
+}
+
+// newFixtureOn is a fixture whose service uses the store open returns for
+// the fixture's clock; nil means env.Store.
+func newFixtureOn(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	env := simtest.Start(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var st store.Store = env.Store
+	if open != nil {
+		st = open(t, env.Clock.Now)
+	}
+	logs := &simtest.SyncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	wx := wechat.New(wechat.Options{
 		BaseURL: env.URL, ComponentAppID: simtest.ComponentAppID, ComponentAppSecret: simtest.ComponentSecret,
-		Backoff: time.Millisecond, Logger: log,
+		HTTPClient: env.Sim.Client(nil), Backoff: time.Millisecond, Logger: log,
 	})
 	ticket, _ := env.Sim.Ticket(simtest.ComponentAppID)
-	if err := env.Store.PutTicket(ctx, store.Ticket{ComponentAppID: simtest.ComponentAppID, Ticket: ticket, CreateTime: env.Clock.Now()}); err != nil {
+	if err := st.PutTicket(ctx, store.Ticket{ComponentAppID: simtest.ComponentAppID, Ticket: ticket, CreateTime: env.Clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	src := tokens.New(tokens.Options{Store: env.Store, WeChat: wx, ComponentAppID: simtest.ComponentAppID, Now: env.Clock.Now, Logger: log})
+	src := tokens.New(tokens.Options{Store: st, WeChat: wx, ComponentAppID: simtest.ComponentAppID, Now: env.Clock.Now, Logger: log})
 	account := simtest.GrantAccounts(ctx, t, env.Sim, 1)[0]
 	code, err := env.Sim.NewAuthCode(simtest.ComponentAppID, account.AppID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{env: env, service: accounts.New(accounts.Options{Store: env.Store, WeChat: wx, Tokens: src, Now: env.Clock.Now, Logger: log}), account: account, code: code}
+	metrics := &simtest.SyncBuffer{}
+	service := accounts.New(accounts.Options{Store: st, WeChat: wx, Tokens: src, Now: env.Clock.Now, Logger: log, Metrics: metrics})
+	return &fixture{env: env, store: st, service: service, account: account, code: code, metrics: metrics, logs: logs}
 }
 
 func TestPushAndRedirectExchangeTheCodeOnce(t *testing.T) {
@@ -88,12 +104,12 @@ func TestUsedCodeNeverMovesAnAccountToAnotherCustomer(t *testing.T) {
 	if _, err := f.service.Authorize(ctx, f.code, "merchant-1"); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.service.Authorize(ctx, f.code, "attacker")
-	if err != nil {
-		t.Fatal(err)
+	if _, err := f.service.Authorize(ctx, f.code, "attacker"); !errors.Is(err, accounts.ErrCodeBound) {
+		t.Fatalf("binding a used code again: err = %v, want ErrCodeBound", err)
 	}
-	if res.Authorizer.CustomerRef != "merchant-1" {
-		t.Fatalf("customer after a replayed code = %q, want merchant-1", res.Authorizer.CustomerRef)
+	a, err := f.store.GetAuthorizer(ctx, f.account.AppID)
+	if err != nil || a.CustomerRef != "merchant-1" {
+		t.Fatalf("customer after a replayed code = %q (%v), want merchant-1", a.CustomerRef, err)
 	}
 }
 

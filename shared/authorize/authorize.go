@@ -5,9 +5,16 @@
 // (GET /wechat/preauth/callback), which exchanges the authorization code and
 // shows what was granted.
 //
-// The platform's own reference for the merchant (the customer parameter)
-// travels through WeChat inside redirect_uri as a signed, expiring state, so
-// the callback can trust it without any server-side session.
+// Only the platform decides which of its customers an account is bound to.
+// The start page serves WeChat's link only for a start link the platform
+// minted (MintLink, signed with the state secret: customer reference,
+// expiry, options), and spends no pre_auth_code on any other. It sets a
+// cookie holding a random nonce, limited to the callback's path, and puts
+// the customer and the nonce's hash into a signed, expiring state that
+// travels through WeChat inside redirect_uri. The callback accepts a state
+// only from the browser holding the matching cookie, and only once: the
+// nonce is claimed in the store with a conditional write before the code
+// is exchanged, so a replayed or cookie-less redirect changes nothing.
 //
 // redirect_uri is built from Options.PublicURL or, when that is empty, from
 // the request (X-Forwarded-Proto and Host, which API Gateway sets to the
@@ -19,6 +26,7 @@ package authorize
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -35,6 +43,7 @@ import (
 
 	"github.com/wxcomponent/wxcomponent/shared/accesslog"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
+	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
@@ -68,6 +77,11 @@ type ComponentTokens interface {
 	WithComponentToken(ctx context.Context, call func(cat string) error) error
 }
 
+// NonceStore claims a start page's nonce once. store.Store satisfies it.
+type NonceStore interface {
+	ClaimNonce(ctx context.Context, nonce string, expiresAt time.Time) error
+}
+
 // Accounts exchanges authorization codes and stores the accounts.
 // *accounts.Service satisfies it.
 type Accounts interface {
@@ -97,8 +111,15 @@ type Options struct {
 	// authorization instead of our success page, with the query parameters
 	// authorizer_appid and customer added (config WX_AUTH_SUCCESS_URL).
 	SuccessURL string
-	Now        func() time.Time // nil: time.Now
-	Logger     *slog.Logger     // nil: slog.Default()
+	// SuccessURLs is the allow-list for a start link's own success URL: a
+	// link's URL is honoured when it has the scheme and host of an entry (or
+	// of SuccessURL) and its path is at or below the entry's. A link whose
+	// URL is not on the list is refused.
+	SuccessURLs []string
+	// Store records each start page's nonce once. Required.
+	Store  NonceStore
+	Now    func() time.Time // nil: time.Now
+	Logger *slog.Logger     // nil: slog.Default()
 }
 
 // Routes of the two pages.
@@ -117,7 +138,10 @@ type pages struct {
 	mobileBase string
 	publicURL  string
 	states     stateCodec
+	links      signer
+	nonces     NonceStore
 	successURL *url.URL
+	allowed    []*url.URL // success URLs a start link may name
 	now        func() time.Time
 	log        *slog.Logger
 	csp        string // the pages' Content-Security-Policy
@@ -174,6 +198,8 @@ func newPages(opts Options) (*pages, error) {
 		mobileBase: strings.TrimRight(cmp.Or(opts.MobileBase, mobileBase), "/"),
 		publicURL:  strings.TrimRight(opts.PublicURL, "/"),
 		states:     newStateCodec(opts.StateSecret),
+		links:      newLinkSigner(opts.StateSecret),
+		nonces:     opts.Store,
 		now:        opts.Now,
 		log:        opts.Logger,
 		csp:        contentSecurityPolicy(styleSheet),
@@ -193,8 +219,8 @@ func newPages(opts Options) (*pages, error) {
 // check validates the options, and parses SuccessURL.
 func (h *pages) check(opts Options) error {
 	var errs []error
-	if opts.Tokens == nil || opts.WeChat == nil || opts.Accounts == nil {
-		errs = append(errs, errors.New("options Tokens, WeChat and Accounts are required"))
+	if opts.Tokens == nil || opts.WeChat == nil || opts.Accounts == nil || opts.Store == nil {
+		errs = append(errs, errors.New("options Tokens, WeChat, Accounts and Store are required"))
 	}
 	if opts.ComponentAppID == "" {
 		errs = append(errs, errors.New("component appid is empty"))
@@ -214,8 +240,33 @@ func (h *pages) check(opts Options) error {
 	}
 	if opts.SuccessURL != "" {
 		h.successURL, _ = absoluteURL(opts.SuccessURL)
+		h.allowed = append(h.allowed, h.successURL)
+	}
+	for _, s := range opts.SuccessURLs {
+		u, err := absoluteURL(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("allowed success URL: %w", err))
+			continue
+		}
+		h.allowed = append(h.allowed, u)
 	}
 	return errors.Join(errs...)
+}
+
+// allowedSuccessURL reports whether a start link's success URL is on the
+// allow-list.
+func (h *pages) allowedSuccessURL(s string) bool {
+	u, err := absoluteURL(s)
+	if err != nil {
+		return false
+	}
+	for _, a := range h.allowed {
+		if u.Scheme == a.Scheme && u.Host == a.Host &&
+			(u.Path == a.Path || strings.HasPrefix(u.Path, strings.TrimSuffix(a.Path, "/")+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 func absoluteURL(s string) (*url.URL, error) {
@@ -259,56 +310,6 @@ type outcome struct {
 	err      error
 }
 
-// linkOptions are the start page's parameters, kept in the state so the
-// callback can offer a new start page with the same ones.
-type linkOptions struct {
-	customer string
-	authType int // 1 official accounts, 2 mini programs, 3 both; 0 with bizAppID
-	bizAppID string
-}
-
-// query is the start page's query string for these options.
-func (o linkOptions) query() string {
-	v := url.Values{}
-	if o.customer != "" {
-		v.Set("customer", o.customer)
-	}
-	if o.bizAppID != "" {
-		v.Set("biz_appid", o.bizAppID)
-	} else if o.authType != 0 && o.authType != 3 {
-		v.Set("auth_type", strconv.Itoa(o.authType))
-	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
-}
-
-// parseLinkOptions reads and validates the start page's parameters.
-// auth_type and biz_appid are alternatives, as on WeChat's page, where
-// biz_appid wins: a link for one account names only that account.
-func parseLinkOptions(q url.Values) (linkOptions, error) {
-	o := linkOptions{customer: q.Get("customer"), bizAppID: q.Get("biz_appid")}
-	if !validCustomer(o.customer) {
-		return o, fmt.Errorf("customer: at most %d printable characters", maxCustomerLen)
-	}
-	if o.bizAppID != "" {
-		if !validAppID(o.bizAppID) {
-			return o, errors.New("biz_appid: not an appid")
-		}
-		return o, nil
-	}
-	switch t := q.Get("auth_type"); t {
-	case "":
-		o.authType = 3
-	case "1", "2", "3":
-		o.authType = int(t[0] - '0')
-	default:
-		return o, errors.New("auth_type: must be 1, 2 or 3")
-	}
-	return o, nil
-}
-
 func validCustomer(s string) bool {
 	if len(s) > maxCustomerLen || !utf8.ValidString(s) {
 		return false
@@ -333,27 +334,49 @@ func validAppID(s string) bool {
 	return true
 }
 
-// serveStart creates a pre_auth_code and serves the page with WeChat's links.
+// serveStart checks the start link, creates a pre_auth_code and serves the
+// page with WeChat's links, setting the nonce cookie the callback checks.
 func (h *pages) serveStart(w http.ResponseWriter, r *http.Request) outcome {
 	ctx := r.Context()
-	opts, err := parseLinkOptions(r.URL.Query())
-	if err != nil {
-		return h.problem(w, r, failure{status: http.StatusBadRequest, what: badParameters, err: err})
+	now := h.now()
+	l, err := openLink(h.links, r.URL.Query().Get(LinkParam), now)
+	switch {
+	case errors.Is(err, errStateMissing):
+		return h.problem(w, r, failure{status: http.StatusForbidden, what: unsignedLink, err: errors.New("start page without a signed link")})
+	case errors.Is(err, errStateExpired):
+		out := h.problem(w, r, failure{status: http.StatusGone, what: startLinkExpired, err: err})
+		out.customer = l.Customer
+		return out
+	case err != nil:
+		return h.problem(w, r, failure{status: http.StatusForbidden, what: unsignedLink, err: fmt.Errorf("start link: %w", err)})
+	case l.SuccessURL != "" && !h.allowedSuccessURL(l.SuccessURL):
+		err := fmt.Errorf("start link's success URL %q is not on the allow-list", l.SuccessURL)
+		out := h.problem(w, r, failure{status: http.StatusForbidden, what: unsignedLink, err: err})
+		out.customer = l.Customer
+		return out
 	}
 	base, err := h.baseURL(r)
 	if err != nil {
 		return h.problem(w, r, failure{status: http.StatusBadRequest, what: badParameters, err: err})
 	}
-	now := h.now()
+	// A failure below leaves the link as good as it was: the page offers it again.
+	retry := base + r.URL.RequestURI()
+	nonce, hash, err := newNonce()
+	if err != nil {
+		return h.problem(w, r, failure{status: http.StatusInternalServerError, what: internal, err: err, retryURL: retry})
+	}
+	expires := now.Add(StateTTL)
 	signed, err := h.states.sign(state{
-		Customer:  opts.customer,
-		AuthType:  opts.authType,
-		BizAppID:  opts.bizAppID,
-		IssuedAt:  now.Unix(),
-		ExpiresAt: now.Add(StateTTL).Unix(),
+		Customer:   l.Customer,
+		AuthType:   l.authType(),
+		BizAppID:   l.BizAppID,
+		SuccessURL: l.SuccessURL,
+		IssuedAt:   now.Unix(),
+		ExpiresAt:  expires.Unix(),
+		NonceHash:  hash,
 	})
 	if err != nil {
-		return h.problem(w, r, failure{status: http.StatusInternalServerError, what: internal, err: err, opts: &opts})
+		return h.problem(w, r, failure{status: http.StatusInternalServerError, what: internal, err: err, retryURL: retry})
 	}
 	var code wechat.PreAuthCode
 	err = h.tokens.WithComponentToken(ctx, func(cat string) error {
@@ -366,34 +389,72 @@ func (h *pages) serveStart(w http.ResponseWriter, r *http.Request) outcome {
 	}
 	if err != nil {
 		f := classify(fmt.Errorf("create pre_auth_code: %w", err))
-		f.opts = &opts
-		return h.problem(w, r, f)
+		f.retryURL = retry
+		out := h.problem(w, r, f)
+		out.customer = l.Customer
+		return out
 	}
 
 	link := wechat.AuthLink{
 		ComponentAppID: h.appID,
 		PreAuthCode:    code.PreAuthCode,
 		RedirectURI:    base + CallbackPath + "?state=" + signed,
-		AuthType:       opts.authType,
-		BizAppID:       opts.bizAppID,
+		AuthType:       l.authType(),
+		BizAppID:       l.BizAppID,
 	}
 	v := startView{
 		pcURL:       link.PC(h.mpBase),
 		mobileURL:   link.Mobile(h.mobileBase),
 		mobileFirst: onPhone(r.UserAgent()),
 		minutes:     minutes(code.ExpiresIn),
-		bizAppID:    opts.bizAppID,
-		kind:        kindOfAuthType(opts.authType),
-		customer:    opts.customer,
+		bizAppID:    l.BizAppID,
+		kind:        kindOfAuthType(l.authType()),
+		customer:    l.Customer,
 	}
+	http.SetCookie(w, h.nonceCookie(base, hash, nonce, expires))
 	// Content depends on the User-Agent; never cached anyway, as a
 	// pre_auth_code works once.
 	w.Header().Set("Vary", "User-Agent")
 	// WeChat's PC page checks that the click came from the platform's
 	// registered domain by the Referer, so it must not be suppressed; the
-	// origin is enough, and keeps the customer parameter out of WeChat's logs.
+	// origin is enough, and keeps the start link out of WeChat's logs.
 	h.render(w, http.StatusOK, "strict-origin-when-cross-origin", v)
-	return outcome{status: http.StatusOK, customer: opts.customer}
+	return outcome{status: http.StatusOK, customer: l.Customer}
+}
+
+// nonceCookie is the start page's cookie for the callback: only the
+// callback's path sees it, no script reads it, and it travels on WeChat's
+// top-level redirect back (Lax) but not on other sites' requests. It is
+// Secure except on a loopback host, where `make dev` serves plain HTTP.
+// An empty value with no expiry clears it.
+func (h *pages) nonceCookie(base, hash, nonce string, expires time.Time) *http.Cookie {
+	c := &http.Cookie{
+		Name:     nonceCookie(hash),
+		Value:    nonce,
+		Path:     CallbackPath,
+		HttpOnly: true,
+		Secure:   true,
+		SameSite: http.SameSiteLaxMode,
+	}
+	if u, err := url.Parse(base); err == nil {
+		c.Path = strings.TrimRight(u.Path, "/") + CallbackPath
+		c.Secure = !loopback(u.Hostname())
+	}
+	if nonce == "" {
+		c.MaxAge = -1
+	} else {
+		c.MaxAge = max(1, int(expires.Sub(h.now()).Seconds()))
+	}
+	return c
+}
+
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // minutes is a pre_auth_code's lifetime for the page, in whole minutes;
@@ -475,37 +536,69 @@ func validHost(host string) bool {
 	return true
 }
 
-// serveCallback checks the state, exchanges the authorization code and shows
-// the account, or sends the browser to SuccessURL.
+// serveCallback checks the state and the browser's nonce cookie, claims the
+// nonce, exchanges the authorization code and binds the account to the
+// state's customer, then shows the account or sends the browser to the
+// success URL.
 func (h *pages) serveCallback(w http.ResponseWriter, r *http.Request) outcome {
 	ctx := r.Context()
 	q := r.URL.Query()
-	// The state is checked before anything reaches WeChat or the store.
+	// The state and the cookie are checked before anything reaches WeChat
+	// or the store.
 	st, err := h.states.verify(q.Get("state"), h.now())
 	switch {
 	case errors.Is(err, errStateExpired):
-		opts := linkOptions{customer: st.Customer, authType: st.AuthType, bizAppID: st.BizAppID}
-		return h.problem(w, r, failure{status: http.StatusBadRequest, what: linkExpired, err: err, opts: &opts})
+		out := h.problem(w, r, failure{status: http.StatusBadRequest, what: linkExpired, err: err})
+		out.customer = st.Customer
+		return out
 	case err != nil:
 		return h.problem(w, r, failure{status: http.StatusBadRequest, what: badLink, err: err})
 	}
-	opts := linkOptions{customer: st.Customer, authType: st.AuthType, bizAppID: st.BizAppID}
+	c, err := r.Cookie(nonceCookie(st.NonceHash))
+	if err != nil || !hmac.Equal([]byte(nonceHash(c.Value)), []byte(st.NonceHash)) {
+		out := h.problem(w, r, failure{status: http.StatusForbidden, what: otherBrowser, err: errors.New("no start page cookie for this state")})
+		out.customer = st.Customer
+		return out
+	}
 	code := q.Get("auth_code")
 	if code == "" || len(code) > maxAuthCodeLen {
-		return h.problem(w, r, failure{status: http.StatusBadRequest, what: noCode, err: errors.New("auth_code missing or too long"), opts: &opts})
+		out := h.problem(w, r, failure{status: http.StatusBadRequest, what: noCode, err: errors.New("auth_code missing or too long")})
+		out.customer = st.Customer
+		return out
+	}
+	expires := time.Unix(st.ExpiresAt, 0)
+	err = h.nonces.ClaimNonce(ctx, st.NonceHash, expires)
+	switch {
+	case errors.Is(err, store.ErrExists):
+		out := h.problem(w, r, failure{status: http.StatusForbidden, what: linkUsed, err: errors.New("state used before")})
+		out.customer = st.Customer
+		return out
+	case err != nil:
+		out := h.problem(w, r, failure{status: http.StatusInternalServerError, what: internal, err: fmt.Errorf("claim state: %w", err)})
+		out.customer = st.Customer
+		return out
+	}
+	// Spent: the browser need not keep it.
+	if base, err := h.baseURL(r); err == nil {
+		http.SetCookie(w, h.nonceCookie(base, st.NonceHash, "", expires))
 	}
 	res, err := h.accounts.Authorize(ctx, code, st.Customer)
 	if err != nil {
 		f := classify(err)
-		f.opts = &opts
+		// The state is spent: trying this page again cannot help.
+		f.restart = true
 		out := h.problem(w, r, f)
 		out.customer = st.Customer
 		return out
 	}
 	a := res.Authorizer
 	out := outcome{status: http.StatusOK, customer: a.CustomerRef, appID: a.AppID}
-	if h.successURL != nil {
-		u := *h.successURL
+	success := h.successURL
+	if st.SuccessURL != "" && h.allowedSuccessURL(st.SuccessURL) {
+		success, _ = absoluteURL(st.SuccessURL)
+	}
+	if success != nil {
+		u := *success
 		v := u.Query()
 		v.Set("authorizer_appid", a.AppID)
 		v.Set("customer", st.Customer)
@@ -524,17 +617,12 @@ type failure struct {
 	status int
 	what   problemKind
 	err    error
-	// opts, when known, make the page's "try again" link keep the customer
-	// and the link's options.
-	opts *linkOptions
-}
-
-// codeUnusable reports WeChat's answers to an authorization code it will
-// not exchange: 61009 code is invalid (also given for a used one), 61010
-// code is expired.
-func codeUnusable(err error) bool {
-	c := wechat.Code(err)
-	return c == 61009 || c == 61010
+	// retryURL, when set, is the start page to offer again: a start link
+	// is good until it expires, so a failure that may pass offers it.
+	retryURL string
+	// restart says to open the start link again from the platform, for a
+	// page whose text does not say so already.
+	restart bool
 }
 
 // classify turns an error from WeChat or the accounts into the page to show.
@@ -545,7 +633,7 @@ func classify(err error) failure {
 	switch {
 	case errors.Is(err, accounts.ErrInProgress):
 		return failure{status: http.StatusConflict, what: inProgress, err: err}
-	case codeUnusable(err):
+	case accounts.CodeUnusable(err), errors.Is(err, accounts.ErrCodeBound):
 		return failure{status: http.StatusBadRequest, what: codeExpired, err: err}
 	case errors.Is(err, tokens.ErrNoTicket):
 		return failure{status: http.StatusServiceUnavailable, what: notReady, err: err}
@@ -561,16 +649,9 @@ func classify(err error) failure {
 // problem serves an error page for f and returns what to log.
 func (h *pages) problem(w http.ResponseWriter, r *http.Request, f failure) outcome {
 	ref := newRef()
-	v := problemView{problemText: problemTexts[f.what], status: f.status, ref: ref}
-	if base, err := h.baseURL(r); err == nil && f.what.offersRetry() {
-		var opts linkOptions
-		if f.opts != nil {
-			opts = *f.opts
-		}
-		v.retryURL = base + StartPath + opts.query()
-	}
-	if f.what == inProgress {
-		v.reloadURL = r.URL.RequestURI()
+	v := problemView{problemText: problemTexts[f.what], status: f.status, ref: ref, retryURL: f.retryURL}
+	if f.restart && (f.what == internal || f.what == notReady || f.what == wechatDown) {
+		v.note = restartNote
 	}
 	switch f.status {
 	case http.StatusServiceUnavailable, http.StatusConflict:

@@ -205,6 +205,7 @@ func newEnv(t *testing.T, s setup) *env {
 		MPBase:         "https://mp.example",
 		MobileBase:     "https://open.example",
 		StateSecret:    testSecret,
+		Store:          st,
 		Now:            e.clock.Now,
 		Logger:         log,
 	}
@@ -233,15 +234,40 @@ func (e *env) get(target string, header ...string) *httptest.ResponseRecorder {
 	return w
 }
 
-// state signs a state as the start page does at the env's current time.
-func (e *env) state(t *testing.T, customer string) string {
+// startTarget is the path and query of a start link minted at the env's
+// current time.
+func (e *env) startTarget(t *testing.T, customer string, opts LinkOptions) string {
 	t.Helper()
-	now := e.clock.Now()
-	raw, err := newStateCodec(testSecret).sign(state{Customer: customer, AuthType: 3, IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()})
+	minted, err := MintLink(testSecret, "https://platform.example", customer, opts, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw
+	return strings.TrimPrefix(minted, "https://platform.example")
+}
+
+// state signs a state as the start page does at the env's current time,
+// and returns it with the Cookie header of the browser that opened the
+// start page.
+func (e *env) state(t *testing.T, customer string) (string, []string) {
+	t.Helper()
+	now := e.clock.Now()
+	nonce, hash, err := newNonce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := newStateCodec(testSecret).sign(state{Customer: customer, AuthType: 3, IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, []string{"Cookie", nonceCookie(hash) + "=" + nonce}
+}
+
+// callback is the target of WeChat's redirect back to a start page just
+// issued for customer, with code, and the Cookie header of its browser.
+func (e *env) callback(t *testing.T, customer, code string) (string, []string) {
+	t.Helper()
+	st, ck := e.state(t, customer)
+	return callbackURL(st, code), ck
 }
 
 func callbackURL(state, code string) string {
@@ -295,7 +321,7 @@ func links(t *testing.T, body string) map[string]*url.URL {
 }
 
 func TestBadOptionsFailConstruction(t *testing.T) {
-	good := Options{Tokens: tokens.New(tokens.Options{}), WeChat: newFakeWeChat(), Accounts: fakeAccounts{}, ComponentAppID: componentAppID, StateSecret: testSecret}
+	good := Options{Tokens: tokens.New(tokens.Options{}), WeChat: newFakeWeChat(), Accounts: fakeAccounts{}, Store: simtest.OpenStore(t, nil), ComponentAppID: componentAppID, StateSecret: testSecret}
 	tests := []struct {
 		name      string
 		configure func(*Options)
@@ -304,7 +330,9 @@ func TestBadOptionsFailConstruction(t *testing.T) {
 		{"short state secret", func(o *Options) { o.StateSecret = "short" }, "state secret"},
 		{"no component appid", func(o *Options) { o.ComponentAppID = "" }, "component appid"},
 		{"no accounts", func(o *Options) { o.Accounts = nil }, "Accounts"},
+		{"no store", func(o *Options) { o.Store = nil }, "Store"},
 		{"relative success URL", func(o *Options) { o.SuccessURL = "/done" }, "success URL"},
+		{"relative allowed success URL", func(o *Options) { o.SuccessURLs = []string{"/done"} }, "allowed success URL"},
 		{"MP base not http", func(o *Options) { o.MPBase = "ftp://mp.example" }, "MP base"},
 	}
 	for _, tt := range tests {
@@ -337,7 +365,8 @@ func TestPathsMatchRoutes(t *testing.T) {
 func TestStartPage(t *testing.T) {
 	tests := []struct {
 		name      string
-		target    string
+		customer  string // "": cust-1
+		opts      LinkOptions
 		header    []string
 		setup     setup
 		wantParam map[string]string // in both links; "" means absent
@@ -349,15 +378,15 @@ func TestStartPage(t *testing.T) {
 	}{
 		{
 			name:      "defaults",
-			target:    StartPath,
 			wantParam: map[string]string{"auth_type": "3", "biz_appid": ""},
-			wantState: state{AuthType: 3},
+			wantState: state{Customer: "cust-1", AuthType: 3},
 			wantBase:  "https://platform.example",
 			wantFirst: "pc-link",
 		},
 		{
 			name:      "customer and auth_type",
-			target:    StartPath + "?customer=cust-42&auth_type=2",
+			customer:  "cust-42",
+			opts:      LinkOptions{AuthType: 2},
 			wantParam: map[string]string{"auth_type": "2", "biz_appid": ""},
 			wantState: state{Customer: "cust-42", AuthType: 2},
 			wantBase:  "https://platform.example",
@@ -365,15 +394,15 @@ func TestStartPage(t *testing.T) {
 		},
 		{
 			name:      "biz_appid replaces auth_type",
-			target:    StartPath + "?biz_appid=wx0123456789abcdef&auth_type=1",
+			opts:      LinkOptions{BizAppID: "wx0123456789abcdef"},
 			wantParam: map[string]string{"auth_type": "", "biz_appid": "wx0123456789abcdef"},
-			wantState: state{BizAppID: "wx0123456789abcdef"},
+			wantState: state{Customer: "cust-1", BizAppID: "wx0123456789abcdef"},
 			wantBase:  "https://platform.example",
 			wantFirst: "pc-link",
 		},
 		{
 			name:      "inside WeChat on a phone",
-			target:    StartPath + "?customer=c",
+			customer:  "c",
 			header:    []string{"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"},
 			wantParam: map[string]string{"auth_type": "3"},
 			wantState: state{Customer: "c", AuthType: 3},
@@ -382,34 +411,31 @@ func TestStartPage(t *testing.T) {
 		},
 		{
 			name:      "WeChat for Windows",
-			target:    StartPath,
 			header:    []string{"User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0.4044.138 Safari/537.36 NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) WindowsWechat(0x63090a13)"},
 			wantParam: map[string]string{"auth_type": "3"},
-			wantState: state{AuthType: 3},
+			wantState: state{Customer: "cust-1", AuthType: 3},
 			wantBase:  "https://platform.example",
 			wantFirst: "pc-link",
 		},
 		{
-			name:   "WeChat's hosts by default",
-			target: StartPath,
+			name: "WeChat's hosts by default",
 			setup: setup{configure: func(o *Options) {
 				o.MPBase, o.MobileBase = "", ""
 			}},
 			wantParam:  map[string]string{"auth_type": "3"},
-			wantState:  state{AuthType: 3},
+			wantState:  state{Customer: "cust-1", AuthType: 3},
 			wantBase:   "https://platform.example",
 			wantFirst:  "pc-link",
 			wantPC:     "https://mp.weixin.qq.com/cgi-bin/componentloginpage",
 			wantMobile: "https://open.weixin.qq.com/wxaopen/safe/bindcomponent",
 		},
 		{
-			name:   "a simulator serves both pages",
-			target: StartPath,
+			name: "a simulator serves both pages",
 			setup: setup{configure: func(o *Options) {
 				o.MPBase, o.MobileBase = "http://127.0.0.1:9001/", ""
 			}},
 			wantParam:  map[string]string{"auth_type": "3"},
-			wantState:  state{AuthType: 3},
+			wantState:  state{Customer: "cust-1", AuthType: 3},
 			wantBase:   "https://platform.example",
 			wantFirst:  "pc-link",
 			wantPC:     "http://127.0.0.1:9001/cgi-bin/componentloginpage",
@@ -417,10 +443,9 @@ func TestStartPage(t *testing.T) {
 		},
 		{
 			name:      "configured public URL",
-			target:    StartPath,
 			setup:     setup{configure: func(o *Options) { o.PublicURL = "https://wx.example.com/prod/" }},
 			wantParam: map[string]string{"auth_type": "3"},
-			wantState: state{AuthType: 3},
+			wantState: state{Customer: "cust-1", AuthType: 3},
 			wantBase:  "https://wx.example.com/prod",
 			wantFirst: "pc-link",
 		},
@@ -428,9 +453,22 @@ func TestStartPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.setup)
-			w := e.get(tt.target, tt.header...)
+			w := e.get(e.startTarget(t, cmp.Or(tt.customer, "cust-1"), tt.opts), tt.header...)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d, want 200; body:\n%s", w.Code, w.Body)
+			}
+			cookies := w.Result().Cookies()
+			if len(cookies) != 1 {
+				t.Fatalf("cookies %v, want the nonce's", cookies)
+			}
+			c := cookies[0]
+			wantPath := strings.TrimPrefix(tt.wantBase, "https://wx.example.com") + CallbackPath
+			if tt.wantBase == "https://platform.example" {
+				wantPath = CallbackPath
+			}
+			if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != wantPath ||
+				c.MaxAge != int(StateTTL.Seconds()) || !strings.HasPrefix(c.Name, "wxauth_") || len(c.Value) < 43 {
+				t.Errorf("cookie %+v, want HttpOnly, Secure, SameSite=Lax, Path=%s, an hour, a 256-bit nonce", c, wantPath)
 			}
 			for h, want := range map[string]string{
 				"Cache-Control":   "no-store",
@@ -488,6 +526,9 @@ func TestStartPage(t *testing.T) {
 				if st.Customer != tt.wantState.Customer || st.AuthType != tt.wantState.AuthType || st.BizAppID != tt.wantState.BizAppID {
 					t.Errorf("state %+v, want %+v", st, tt.wantState)
 				}
+				if st.NonceHash != nonceHash(c.Value) || c.Name != nonceCookie(st.NonceHash) {
+					t.Errorf("state's nonce hash %q does not match the cookie %s=%s", st.NonceHash, c.Name, c.Value)
+				}
 				if got := time.Unix(st.ExpiresAt, 0).Sub(e.clock.Now()); got != StateTTL {
 					t.Errorf("state lives %v, want %v", got, StateTTL)
 				}
@@ -498,8 +539,9 @@ func TestStartPage(t *testing.T) {
 
 func TestStartPageFreshCodeEachView(t *testing.T) {
 	e := newEnv(t, setup{})
-	first := links(t, e.get(StartPath).Body.String())["pc-link"].Query()
-	second := links(t, e.get(StartPath).Body.String())["pc-link"].Query()
+	target := e.startTarget(t, "cust-1", LinkOptions{})
+	first := links(t, e.get(target).Body.String())["pc-link"].Query()
+	second := links(t, e.get(target).Body.String())["pc-link"].Query()
 	if first.Get("pre_auth_code") == second.Get("pre_auth_code") {
 		t.Errorf("two views share pre_auth_code %s", first.Get("pre_auth_code"))
 	}
@@ -509,34 +551,66 @@ func TestStartPageFreshCodeEachView(t *testing.T) {
 }
 
 func TestStartPageErrors(t *testing.T) {
+	minted := func(customer string, opts LinkOptions, age time.Duration) func(t *testing.T, e *env) string {
+		return func(t *testing.T, e *env) string {
+			m, err := MintLink(testSecret, "https://platform.example", customer, opts, e.clock.Now().Add(-age))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimPrefix(m, "https://platform.example")
+		}
+	}
+	fixed := func(target string) func(*testing.T, *env) string {
+		return func(*testing.T, *env) string { return target }
+	}
+	good := minted("cust-1", LinkOptions{}, 0)
 	tests := []struct {
 		name        string
-		target      string
+		target      func(t *testing.T, e *env) string
 		setup       setup
 		preAuthErrs []error
 		wantStatus  int
-		wantText    string
-		wantPreAuth int // api_create_preauthcode calls
+		wantText    []string
+		wantPreAuth int  // api_create_preauthcode calls
+		wantRetry   bool // the page offers the same start link again
 	}{
-		{"bad auth_type", StartPath + "?auth_type=4", setup{}, nil, http.StatusBadRequest, "链接参数无效", 0},
-		{"bad biz_appid", StartPath + "?biz_appid=" + url.QueryEscape("wx<script>"), setup{}, nil, http.StatusBadRequest, "Invalid link", 0},
-		{"customer too long", StartPath + "?customer=" + strings.Repeat("x", maxCustomerLen+1), setup{}, nil, http.StatusBadRequest, "Invalid link", 0},
-		{"customer with control characters", StartPath + "?customer=a%0Ab", setup{}, nil, http.StatusBadRequest, "Invalid link", 0},
-		{"no ticket yet", StartPath, setup{noTicket: true}, nil, http.StatusServiceUnavailable, "服务正在准备中", 0},
-		{"WeChat busy", StartPath, setup{}, []error{&wechat.Error{API: "api_create_preauthcode", Code: -1, Msg: "system error"}}, http.StatusBadGateway, "WeChat is not responding", 1},
-		{"WeChat unreachable", StartPath, setup{}, []error{&url.Error{Op: "Post", URL: "https://api.example", Err: errors.New("connection refused")}}, http.StatusBadGateway, "微信暂时无法访问", 1},
+		{name: "old unsigned form", target: fixed(StartPath + "?customer=victim-42"), wantStatus: http.StatusForbidden,
+			wantText: []string{"链接无效", "not issued by the platform", "Open the link again from your platform"}},
+		{name: "no link", target: fixed(StartPath), wantStatus: http.StatusForbidden, wantText: []string{"Invalid link"}},
+		{name: "tampered link", target: func(t *testing.T, e *env) string {
+			target := good(t, e)
+			i := strings.Index(target, ".") + 3
+			return target[:i] + string(target[i]^1) + target[i+1:]
+		}, wantStatus: http.StatusForbidden, wantText: []string{"Invalid link"}},
+		{name: "link signed with another secret", target: func(t *testing.T, e *env) string {
+			m, _ := MintLink("another-secret-another-secret-another", "https://platform.example", "cust-1", LinkOptions{}, e.clock.Now())
+			return strings.TrimPrefix(m, "https://platform.example")
+		}, wantStatus: http.StatusForbidden, wantText: []string{"Invalid link"}},
+		{name: "expired link", target: minted("cust-1", LinkOptions{TTL: time.Hour}, time.Hour), wantStatus: http.StatusGone,
+			wantText: []string{"链接已过期", "Open the link again from your platform"}},
+		{name: "success URL not allowed", target: minted("cust-1", LinkOptions{SuccessURL: "https://evil.example/"}, 0), wantStatus: http.StatusForbidden,
+			wantText: []string{"Invalid link"}},
+		{name: "no ticket yet", target: good, setup: setup{noTicket: true}, wantStatus: http.StatusServiceUnavailable,
+			wantText: []string{"服务正在准备中"}, wantRetry: true},
+		{name: "WeChat busy", target: good, preAuthErrs: []error{&wechat.Error{API: "api_create_preauthcode", Code: -1, Msg: "system error"}},
+			wantStatus: http.StatusBadGateway, wantText: []string{"WeChat is not responding"}, wantPreAuth: 1, wantRetry: true},
+		{name: "WeChat unreachable", target: good, preAuthErrs: []error{&url.Error{Op: "Post", URL: "https://api.example", Err: errors.New("connection refused")}},
+			wantStatus: http.StatusBadGateway, wantText: []string{"微信暂时无法访问"}, wantPreAuth: 1, wantRetry: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.setup)
 			e.wx.preAuthErrs = tt.preAuthErrs
-			w := e.get(tt.target)
+			target := tt.target(t, e)
+			w := e.get(target)
 			if w.Code != tt.wantStatus {
 				t.Errorf("status %d, want %d", w.Code, tt.wantStatus)
 			}
 			body := w.Body.String()
-			if !strings.Contains(body, tt.wantText) {
-				t.Errorf("page lacks %q:\n%s", tt.wantText, body)
+			for _, s := range tt.wantText {
+				if !strings.Contains(body, s) {
+					t.Errorf("page lacks %q:\n%s", s, body)
+				}
 			}
 			if strings.Contains(body, "componentloginpage") || strings.Contains(body, "<script") {
 				t.Errorf("error page carries a WeChat link or a script:\n%s", body)
@@ -547,7 +621,38 @@ func TestStartPageErrors(t *testing.T) {
 			if w.Header().Get("Cache-Control") != "no-store" {
 				t.Error("error page may be cached")
 			}
+			if len(w.Result().Cookies()) != 0 {
+				t.Errorf("error page sets cookies %v", w.Result().Cookies())
+			}
+			retry := links(t, body)["retry-link"]
+			if (retry != nil) != tt.wantRetry || (retry != nil && retry.String() != "https://platform.example"+target) {
+				t.Errorf("retry link %v, want present=%v to the same start link", retry, tt.wantRetry)
+			}
 		})
+	}
+}
+
+// A start link's success URL is honoured when it is on the allow-list.
+func TestLinkSuccessURL(t *testing.T) {
+	e := newEnv(t, setup{configure: func(o *Options) {
+		o.SuccessURL = "https://merchant.example/default"
+		o.SuccessURLs = []string{"https://saas.example/customers/"}
+	}})
+	w := e.get(e.startTarget(t, "cust-42", LinkOptions{SuccessURL: "https://saas.example/customers/42?tab=wechat"}))
+	if w.Code != http.StatusOK {
+		t.Fatalf("start page: %d", w.Code)
+	}
+	redirect, _ := url.Parse(links(t, w.Body.String())["pc-link"].Query().Get("redirect_uri"))
+	c := w.Result().Cookies()[0]
+	cb := e.get(redirect.RequestURI()+"&auth_code=code-acme&expires_in=3600", "Cookie", c.Name+"="+c.Value)
+	loc, err := url.Parse(cb.Header().Get("Location"))
+	if cb.Code != http.StatusFound || err != nil || loc.Host != "saas.example" || loc.Path != "/customers/42" ||
+		loc.Query().Get("tab") != "wechat" || loc.Query().Get("customer") != "cust-42" || loc.Query().Get("authorizer_appid") != "wxacme0000000001" {
+		t.Errorf("callback: %d to %s, want the link's success URL", cb.Code, loc)
+	}
+	set := cb.Result().Cookies()
+	if len(set) != 1 || set[0].Name != c.Name || set[0].MaxAge >= 0 {
+		t.Errorf("callback sets cookies %v, want the spent nonce's cleared", set)
 	}
 }
 
@@ -555,7 +660,7 @@ func TestStartPageErrors(t *testing.T) {
 func TestStartPageRenewsRejectedToken(t *testing.T) {
 	e := newEnv(t, setup{})
 	e.wx.preAuthErrs = []error{&wechat.Error{API: "api_create_preauthcode", Code: 40001, Msg: "invalid credential"}}
-	w := e.get(StartPath)
+	w := e.get(e.startTarget(t, "cust-1", LinkOptions{}))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200", w.Code)
 	}
@@ -573,8 +678,9 @@ func TestCallback(t *testing.T) {
 	tests := []struct {
 		name  string
 		setup setup
-		// before runs before the request and returns its target.
-		before     func(t *testing.T, e *env) string
+		// before runs before the request and returns its target and
+		// headers (the browser's cookie).
+		before     func(t *testing.T, e *env) (string, []string)
 		wantStatus int
 		wantText   []string
 		wantQuery  int // api_query_auth calls in all
@@ -582,7 +688,7 @@ func TestCallback(t *testing.T) {
 	}{
 		{
 			name:       "success",
-			before:     func(t *testing.T, e *env) string { return callbackURL(e.state(t, "cust-42"), "code-acme") },
+			before:     func(t *testing.T, e *env) (string, []string) { return e.callback(t, "cust-42", "code-acme") },
 			wantStatus: http.StatusOK,
 			wantText:   []string{"授权成功", "Acme 咖啡", "wx.qlogo.cn/mmopen/" + acme, "消息管理", "Message management", "菜单管理", "服务号", "cust-42"},
 			wantQuery:  1,
@@ -602,102 +708,152 @@ func TestCallback(t *testing.T) {
 		},
 		{
 			name:       "mini program",
-			before:     func(t *testing.T, e *env) string { return callbackURL(e.state(t, ""), "code-mini") },
+			before:     func(t *testing.T, e *env) (string, []string) { return e.callback(t, "cust-mini", "code-mini") },
 			wantStatus: http.StatusOK,
 			wantText:   []string{"Acme 小程序", "小程序", "Mini program", "获取小程序码"},
 			wantQuery:  1,
 		},
 		{
 			name:       "missing state",
-			before:     func(t *testing.T, e *env) string { return callbackURL("", "code-acme") },
+			before:     func(t *testing.T, e *env) (string, []string) { return callbackURL("", "code-acme"), nil },
 			wantStatus: http.StatusBadRequest,
-			wantText:   []string{"链接无效", "nothing was saved", `href="https://platform.example/wechat/authorize"`},
+			wantText:   []string{"链接无效", "nothing was saved", "Open the link again from your platform"},
 		},
 		{
 			name: "forged state",
-			before: func(t *testing.T, e *env) string {
+			before: func(t *testing.T, e *env) (string, []string) {
 				now := e.clock.Now()
-				raw, _ := newStateCodec("attacker-secret-attacker-secret-attacker").sign(state{Customer: "cust-evil", IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()})
-				return callbackURL(raw, "code-acme")
+				_, ck := e.state(t, "cust-evil")
+				hash := nonceHash(strings.SplitN(ck[1], "=", 2)[1])
+				raw, _ := newStateCodec("attacker-secret-attacker-secret-attacker").sign(state{Customer: "cust-evil", IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: hash})
+				return callbackURL(raw, "code-acme"), ck
 			},
 			wantStatus: http.StatusBadRequest,
 			wantText:   []string{"Invalid link"},
 		},
 		{
 			name: "customer swapped in a signed state",
-			before: func(t *testing.T, e *env) string {
-				parts := strings.Split(e.state(t, "cust-1"), ".")
+			before: func(t *testing.T, e *env) (string, []string) {
+				st, ck := e.state(t, "cust-1")
+				parts := strings.Split(st, ".")
 				payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 				parts[1] = base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), "cust-1", "cust-2", 1)))
-				return callbackURL(strings.Join(parts, "."), "code-acme")
+				return callbackURL(strings.Join(parts, "."), "code-acme"), ck
 			},
 			wantStatus: http.StatusBadRequest,
 			wantText:   []string{"Invalid link"},
 		},
 		{
 			name: "expired state",
-			before: func(t *testing.T, e *env) string {
-				target := callbackURL(e.state(t, "cust-42"), "code-acme")
+			before: func(t *testing.T, e *env) (string, []string) {
+				target, ck := e.callback(t, "cust-42", "code-acme")
 				e.clock.Advance(StateTTL + time.Minute)
-				return target
+				return target, ck
 			},
 			wantStatus: http.StatusBadRequest,
-			wantText:   []string{"链接已过期", "Link expired", `href="https://platform.example/wechat/authorize?customer=cust-42"`},
+			wantText:   []string{"链接已过期", "Link expired", "Open the link again from your platform"},
 		},
 		{
 			name:       "no authorization code",
-			before:     func(t *testing.T, e *env) string { return callbackURL(e.state(t, "cust-42"), "") },
+			before:     func(t *testing.T, e *env) (string, []string) { return e.callback(t, "cust-42", "") },
 			wantStatus: http.StatusBadRequest,
 			wantText:   []string{"未收到授权码"},
 		},
 		{
 			name: "code WeChat already spent elsewhere",
-			before: func(t *testing.T, e *env) string {
+			before: func(t *testing.T, e *env) (string, []string) {
 				e.wx.used["code-acme"] = true
-				return callbackURL(e.state(t, "cust-42"), "code-acme")
+				return e.callback(t, "cust-42", "code-acme")
 			},
 			wantStatus: http.StatusBadRequest,
-			wantText:   []string{"授权码已失效", "already used", `href="https://platform.example/wechat/authorize?customer=cust-42"`},
+			wantText:   []string{"授权码已失效", "already used", "Open the link again from your platform"},
 			wantQuery:  1,
 		},
 		{
 			name: "code expired",
-			before: func(t *testing.T, e *env) string {
+			before: func(t *testing.T, e *env) (string, []string) {
 				e.wx.queryErrs = []error{&wechat.Error{API: "api_query_auth", Code: 61010, Msg: "code is expired"}}
-				return callbackURL(e.state(t, "cust-42"), "code-acme")
+				return e.callback(t, "cust-42", "code-acme")
 			},
 			wantStatus: http.StatusBadRequest,
 			wantText:   []string{"授权码已失效"},
 			wantQuery:  1,
 		},
 		{
-			name: "page reloaded after success",
-			before: func(t *testing.T, e *env) string {
-				target := callbackURL(e.state(t, "cust-42"), "code-acme")
-				if w := e.get(target); w.Code != http.StatusOK {
+			name: "state used again",
+			before: func(t *testing.T, e *env) (string, []string) {
+				target, ck := e.callback(t, "cust-42", "code-acme")
+				if w := e.get(target, ck...); w.Code != http.StatusOK {
 					t.Fatalf("first callback: %d", w.Code)
 				}
 				e.clock.Advance(time.Minute)
-				return target
+				return target, ck
 			},
-			wantStatus: http.StatusOK,
-			wantText:   []string{"授权成功", "Acme 咖啡"},
+			wantStatus: http.StatusForbidden,
+			wantText:   []string{"授权页面已使用", "Already used", "Open the link again from your platform"},
 			wantQuery:  1,
 			check: func(t *testing.T, e *env, _ *httptest.ResponseRecorder, _ string) {
 				if a := e.mustAuthorizer(t, acme); a.Version != 1 || a.CustomerRef != "cust-42" {
-					t.Errorf("stored %+v, want version 1 with cust-42: a reload changes nothing", a)
+					t.Errorf("stored %+v, want version 1 with cust-42: a replay changes nothing", a)
 				}
 			},
 		},
 		{
+			name: "state used again with another account's code",
+			before: func(t *testing.T, e *env) (string, []string) {
+				st, ck := e.state(t, "victim-42")
+				if w := e.get(callbackURL(st, "code-acme"), ck...); w.Code != http.StatusOK {
+					t.Fatalf("first callback: %d", w.Code)
+				}
+				return callbackURL(st, "code-mini"), ck
+			},
+			wantStatus: http.StatusForbidden,
+			wantText:   []string{"Already used"},
+			wantQuery:  1,
+			check: func(t *testing.T, e *env, _ *httptest.ResponseRecorder, _ string) {
+				if as := e.authorizers(t); len(as) != 1 || as[0].AppID != acme {
+					t.Errorf("stored %+v, want only the first account", as)
+				}
+			},
+		},
+		{
+			name: "no cookie",
+			before: func(t *testing.T, e *env) (string, []string) {
+				target, _ := e.callback(t, "cust-42", "code-acme")
+				return target, nil
+			},
+			wantStatus: http.StatusForbidden,
+			wantText:   []string{"无法确认授权来源", "did not start on the platform&#39;s page in this browser", "Open the link again from your platform"},
+		},
+		{
+			name: "another start page's cookie",
+			before: func(t *testing.T, e *env) (string, []string) {
+				target, _ := e.callback(t, "cust-42", "code-acme")
+				_, other := e.state(t, "cust-42")
+				return target, other
+			},
+			wantStatus: http.StatusForbidden,
+			wantText:   []string{"Authorization not confirmed"},
+		},
+		{
+			name: "cookie with another value",
+			before: func(t *testing.T, e *env) (string, []string) {
+				target, ck := e.callback(t, "cust-42", "code-acme")
+				name, _, _ := strings.Cut(ck[1], "=")
+				return target, []string{"Cookie", name + "=forged"}
+			},
+			wantStatus: http.StatusForbidden,
+			wantText:   []string{"Authorization not confirmed"},
+		},
+		{
 			name: "after the authorized push stored the account",
-			before: func(t *testing.T, e *env) string {
+			before: func(t *testing.T, e *env) (string, []string) {
 				// The ticket function handles the push first, without a customer.
 				if _, err := e.accounts.Authorize(ctx, "code-acme", ""); err != nil {
 					t.Fatal(err)
 				}
 				e.clock.Advance(5 * time.Second)
-				return callbackURL(e.state(t, "cust-42"), "code-acme")
+				return e.callback(t, "cust-42", "code-acme")
 			},
 			wantStatus: http.StatusOK,
 			wantText:   []string{"授权成功", "Acme 咖啡", "cust-42"},
@@ -714,18 +870,20 @@ func TestCallback(t *testing.T) {
 		},
 		{
 			name: "WeChat busy during the exchange",
-			before: func(t *testing.T, e *env) string {
+			before: func(t *testing.T, e *env) (string, []string) {
 				e.wx.queryErrs = []error{&wechat.Error{API: "api_query_auth", Code: -1, Msg: "system error"}}
-				return callbackURL(e.state(t, "cust-42"), "code-acme")
+				return e.callback(t, "cust-42", "code-acme")
 			},
 			wantStatus: http.StatusBadGateway,
-			wantText:   []string{"微信暂时无法访问", `href="https://platform.example/wechat/authorize?customer=cust-42"`},
+			wantText:   []string{"微信暂时无法访问"},
 			wantQuery:  1,
 			check: func(t *testing.T, e *env, _ *httptest.ResponseRecorder, target string) {
 				e.assertNothingStored(t)
-				// The code was not spent: the same link works once WeChat is back.
+				// The code was not spent at WeChat: a new start page's state
+				// takes it once WeChat is back.
 				e.clock.Advance(time.Second)
-				if w := e.get(target); w.Code != http.StatusOK {
+				again, ck := e.callback(t, "cust-42", "code-acme")
+				if w := e.get(again, ck...); w.Code != http.StatusOK {
 					t.Errorf("retry after the outage: status %d", w.Code)
 				}
 				if a := e.mustAuthorizer(t, acme); a.CustomerRef != "cust-42" {
@@ -735,9 +893,9 @@ func TestCallback(t *testing.T) {
 		},
 		{
 			name: "WeChat unreachable during the exchange",
-			before: func(t *testing.T, e *env) string {
+			before: func(t *testing.T, e *env) (string, []string) {
 				e.wx.queryErrs = []error{fmt.Errorf("wechat api_query_auth: %w", &url.Error{Op: "Post", URL: "https://api.example", Err: errors.New("i/o timeout")})}
-				return callbackURL(e.state(t, "cust-42"), "code-acme")
+				return e.callback(t, "cust-42", "code-acme")
 			},
 			wantStatus: http.StatusBadGateway,
 			wantText:   []string{"WeChat is not responding"},
@@ -746,15 +904,15 @@ func TestCallback(t *testing.T) {
 		{
 			name:       "no ticket yet",
 			setup:      setup{noTicket: true},
-			before:     func(t *testing.T, e *env) string { return callbackURL(e.state(t, "cust-42"), "code-acme") },
+			before:     func(t *testing.T, e *env) (string, []string) { return e.callback(t, "cust-42", "code-acme") },
 			wantStatus: http.StatusServiceUnavailable,
 			wantText:   []string{"服务正在准备中"},
 		},
 		{
 			name:  "configured success URL",
 			setup: setup{configure: func(o *Options) { o.SuccessURL = "https://merchant.example/done?from=wx" }},
-			before: func(t *testing.T, e *env) string {
-				return callbackURL(e.state(t, "cust-42"), "code-acme")
+			before: func(t *testing.T, e *env) (string, []string) {
+				return e.callback(t, "cust-42", "code-acme")
 			},
 			wantStatus: http.StatusFound,
 			wantQuery:  1,
@@ -776,8 +934,8 @@ func TestCallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.setup)
-			target := tt.before(t, e)
-			w := e.get(target)
+			target, header := tt.before(t, e)
+			w := e.get(target, header...)
 			if w.Code != tt.wantStatus {
 				t.Errorf("status %d, want %d; body:\n%s", w.Code, tt.wantStatus, w.Body)
 			}
@@ -828,18 +986,18 @@ func TestCallbackErrorPages(t *testing.T) {
 		err        error
 		wantStatus int
 		wantText   []string
-		wantReload bool
 	}{
-		{"exchange in progress", fmt.Errorf("code: %w", accounts.ErrInProgress), http.StatusConflict, []string{"正在处理授权", "reload this page"}, true},
-		{"WeChat HTTP error", &wechat.StatusError{API: "api_query_auth", StatusCode: 503}, http.StatusBadGateway, []string{"微信暂时无法访问"}, false},
-		{"deadline", fmt.Errorf("query auth: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, []string{"WeChat is not responding"}, false},
-		{"store failure", errors.New("store authorizer: disk full"), http.StatusInternalServerError, []string{"出错了", "Something went wrong"}, false},
+		{"exchange in progress", fmt.Errorf("code: %w", accounts.ErrInProgress), http.StatusConflict, []string{"正在处理授权", "open the link again from your platform"}},
+		{"code bound by another callback", accounts.ErrCodeBound, http.StatusBadRequest, []string{"授权码已失效"}},
+		{"WeChat HTTP error", &wechat.StatusError{API: "api_query_auth", StatusCode: 503}, http.StatusBadGateway, []string{"微信暂时无法访问"}},
+		{"deadline", fmt.Errorf("query auth: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, []string{"WeChat is not responding"}},
+		{"store failure", errors.New("store authorizer: disk full"), http.StatusInternalServerError, []string{"出错了", "Something went wrong"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, setup{configure: func(o *Options) { o.Accounts = fakeAccounts{err: tt.err} }})
-			target := callbackURL(e.state(t, "cust-7"), "code-x")
-			w := e.get(target)
+			target, ck := e.callback(t, "cust-7", "code-x")
+			w := e.get(target, ck...)
 			if w.Code != tt.wantStatus {
 				t.Errorf("status %d, want %d", w.Code, tt.wantStatus)
 			}
@@ -849,12 +1007,9 @@ func TestCallbackErrorPages(t *testing.T) {
 					t.Errorf("page lacks %q:\n%s", s, body)
 				}
 			}
-			ls := links(t, body)
-			if retry := ls["retry-link"]; retry == nil || retry.Query().Get("customer") != "cust-7" {
-				t.Errorf("retry link %v, want one keeping customer cust-7", retry)
-			}
-			if reload := ls["reload-link"]; (reload != nil) != tt.wantReload || (reload != nil && reload.String() != target) {
-				t.Errorf("reload link %v, want present=%v to %s", reload, tt.wantReload, target)
+			// The state is spent: a link back to this page would only fail.
+			if ls := links(t, body); len(ls) != 0 {
+				t.Errorf("links %v, want none", ls)
 			}
 			if strings.Contains(body, tt.err.Error()) {
 				t.Error("error page shows the internal error")

@@ -2,8 +2,10 @@ package authorize_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,11 +17,14 @@ import (
 )
 
 // TestBrowserAuthorization walks the authorization as an administrator does,
-// in headless Chromium: our start page, a click on the link, the simulated
-// WeChat page (which checks the Referer against the registered domain, as
-// WeChat does), picking an account and confirming, and our success page.
-// Screenshots of the three pages go to each subtest's artifact directory
-// (go test -artifacts -outputdir DIR keeps them).
+// in headless Chromium: a start link the platform minted, a click on the
+// link, the simulated WeChat page (which checks the Referer against the
+// registered domain, as WeChat does), picking an account and confirming, and
+// our success page; the account is bound to the link's customer. Then a
+// second browser context, without the start page's cookie, replays the
+// callback URL and is refused. Screenshots of the pages go to each
+// subtest's artifact directory (go test -artifacts -outputdir DIR keeps
+// them).
 func TestBrowserAuthorization(t *testing.T) {
 	browsertest.Path(t)
 	tests := []struct {
@@ -78,7 +83,7 @@ func TestBrowserAuthorization(t *testing.T) {
 			if err := chromedp.Do(ctx,
 				// Headless windows are at least 500 px wide; a phone is narrower.
 				chromedp.EmulateViewport(int64(tt.width), int64(tt.height)),
-				chromedp.Navigate(s.platformURL+authorize.StartPath+"?customer=cust-42"),
+				chromedp.Navigate(s.startURL(t, "cust-42", authorize.LinkOptions{})),
 				chromedp.WaitVisible(chromedp.ID(tt.link)),
 			); err != nil {
 				fail("start page", err)
@@ -122,6 +127,35 @@ func TestBrowserAuthorization(t *testing.T) {
 			}
 			if as := s.authorizers(t); len(as) != 1 {
 				t.Errorf("store holds %d authorizers, want only %s", len(as), tt.account)
+			}
+
+			// 4. Another browser replays the callback URL: refused, nothing changes.
+			callback, err := chromedp.Run(ctx, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, cancelOther := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+			defer cancelOther()
+			resp, err := chromedp.RunResponse(other, chromedp.Navigate(callback))
+			if err != nil {
+				t.Fatalf("replay %s: %v", callback, err)
+			}
+			heading, err := chromedp.Run(other, chromedp.Text(chromedp.CSS("h1")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			png, err := chromedp.Run(other, chromedp.FullScreenshot(100))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(shots, "4-replay.png"), png, 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Status != http.StatusForbidden || !strings.Contains(heading, "Authorization not confirmed") {
+				t.Errorf("replay in another browser: %d %q, want 403 Authorization not confirmed", resp.Status, heading)
+			}
+			if b, _ := s.store.GetAuthorizer(context.Background(), tt.account); b.Version != a.Version || b.CustomerRef != "cust-42" {
+				t.Errorf("after the replay stored %+v, want %+v unchanged", b, a)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -102,6 +103,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		ComponentAppID: cfg.ComponentAppID,
 		MPBase:         cfg.MPBase,
 		StateSecret:    cfg.StateSecret,
+		Store:          st,
 		Now:            s.clock.Now,
 		Logger:         log,
 	})
@@ -149,8 +151,27 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	return s
 }
 
-// client is a browser without cookies that does not follow redirects.
-var client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// newBrowser is a browser with its own cookies that does not follow
+// redirects.
+func newBrowser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// startURL is the absolute URL of a start link the platform minted for
+// customer.
+func (s *stack) startURL(t *testing.T, customer string, opts authorize.LinkOptions) string {
+	t.Helper()
+	u, err := authorize.MintLink(stateSecret, s.platformURL, customer, opts, s.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
 
 // authorizers is every authorizer the store holds.
 func (s *stack) authorizers(t *testing.T) []store.Authorizer {

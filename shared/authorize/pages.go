@@ -164,8 +164,8 @@ func (v startView) write(p *page) {
 		p.line(customerFact(v.customer))
 	}
 	p.line(`</dl>`)
-	p.line(`<p class="note">此链接 `, minutes, ` 分钟内有效且只能使用一次，过期请刷新本页。本平台不会获取您的微信密码，您可随时在微信公众平台取消授权。`)
-	p.line(`<span class="en">The link works once and expires in `, minutes, ` minutes; reload this page for a new one. We never see your WeChat password, and you can revoke the authorization at any time on the WeChat Official Accounts Platform.</span></p>`)
+	p.line(`<p class="note">此链接 `, minutes, ` 分钟内有效，只能在本浏览器中使用一次，过期请刷新本页。本平台不会获取您的微信密码，您可随时在微信公众平台取消授权。`)
+	p.line(`<span class="en">The link works once, in this browser, and expires in `, minutes, ` minutes; reload this page for a new one. We never see your WeChat password, and you can revoke the authorization at any time on the WeChat Official Accounts Platform.</span></p>`)
 }
 
 // successView is the page after an authorization: the account and the
@@ -265,19 +265,18 @@ type problemKind int
 const (
 	internal problemKind = iota
 	badParameters
+	unsignedLink
+	startLinkExpired
 	badLink
 	linkExpired
+	otherBrowser
+	linkUsed
 	noCode
 	codeExpired
 	inProgress
 	notReady
 	wechatDown
 )
-
-// offersRetry reports whether a new start page could help.
-func (k problemKind) offersRetry() bool {
-	return k != badParameters
-}
 
 // problemText is what an error page says.
 type problemText struct {
@@ -291,34 +290,54 @@ var problemTexts = map[problemKind]problemText{
 			"An internal error occurred while processing the authorization. Please try again later; if it persists, contact us with the error code below."},
 	},
 	badParameters: {
-		bilingual{"链接参数无效", "Invalid link"},
-		bilingual{"此授权链接的参数不正确（auth_type 只能是 1、2 或 3，customer 最多 128 个字符）。请使用平台提供的链接。",
-			"This authorization link has invalid parameters (auth_type must be 1, 2 or 3; customer at most 128 characters). Please use the link the platform gave you."},
+		bilingual{"请求无效", "Invalid request"},
+		bilingual{"无法处理此请求。请回到您的平台重新打开授权链接。",
+			"This request could not be handled. Open the link again from your platform."},
+	},
+	unsignedLink: {
+		bilingual{"链接无效", "Invalid link"},
+		bilingual{"此授权链接不是由平台生成的，或已被修改，因此无法使用。请回到您的平台重新打开授权链接。",
+			"This authorization link was not issued by the platform or has been altered, so it cannot be used. Open the link again from your platform."},
+	},
+	startLinkExpired: {
+		bilingual{"链接已过期", "Link expired"},
+		bilingual{"此授权链接已过期。请回到您的平台重新打开授权链接。",
+			"This authorization link has expired. Open the link again from your platform to get a new one."},
 	},
 	badLink: {
 		bilingual{"链接无效", "Invalid link"},
-		bilingual{"无法确认此次授权来自本平台的授权页面，因此没有保存任何信息。请从授权页面重新开始。",
-			"We could not verify that this authorization started on our page, so nothing was saved. Please start again from the authorization page."},
+		bilingual{"无法确认此次授权来自本平台的授权页面，因此没有保存任何信息。请回到您的平台重新打开授权链接。",
+			"We could not verify that this authorization started on our page, so nothing was saved. Open the link again from your platform."},
 	},
 	linkExpired: {
 		bilingual{"链接已过期", "Link expired"},
-		bilingual{"此授权链接已超过有效期，没有保存任何信息。请重新开始授权。",
-			"This authorization link has expired and nothing was saved. Please start the authorization again."},
+		bilingual{"此次授权已超过有效期，没有保存任何信息。请回到您的平台重新打开授权链接。",
+			"This authorization took too long and nothing was saved. Open the link again from your platform."},
+	},
+	otherBrowser: {
+		bilingual{"无法确认授权来源", "Authorization not confirmed"},
+		bilingual{"此次授权不是在本浏览器中从平台的授权页面开始的，因此没有保存任何信息。请回到您的平台重新打开授权链接。",
+			"This authorization did not start on the platform's page in this browser, so nothing was saved. Open the link again from your platform."},
+	},
+	linkUsed: {
+		bilingual{"授权页面已使用", "Already used"},
+		bilingual{"此授权页面已经使用过一次，这次没有保存任何信息。请回到您的平台重新打开授权链接。",
+			"This authorization page was already used once; nothing was saved this time. Open the link again from your platform."},
 	},
 	noCode: {
 		bilingual{"未收到授权码", "No authorization code"},
-		bilingual{"微信没有返回授权码，授权可能已被取消。请重新开始授权。",
-			"WeChat did not return an authorization code; the authorization may have been cancelled. Please start again."},
+		bilingual{"微信没有返回授权码，授权可能已被取消。请回到您的平台重新打开授权链接。",
+			"WeChat did not return an authorization code; the authorization may have been cancelled. Open the link again from your platform."},
 	},
 	codeExpired: {
 		bilingual{"授权码已失效", "Authorization code no longer valid"},
-		bilingual{"授权码已过期或已被使用。请重新开始授权，整个过程只需要一分钟。",
-			"The authorization code has expired or was already used. Please start the authorization again; it only takes a minute."},
+		bilingual{"授权码已过期或已被使用。请回到您的平台重新打开授权链接，整个过程只需要一分钟。",
+			"The authorization code has expired or was already used. Open the link again from your platform; it only takes a minute."},
 	},
 	inProgress: {
 		bilingual{"正在处理授权", "Authorization in progress"},
-		bilingual{"我们正在与微信确认此次授权，请稍候几秒后刷新本页。",
-			"We are still confirming this authorization with WeChat. Please reload this page in a few seconds."},
+		bilingual{"我们正在与微信确认此次授权。请稍后在您的平台查看；如果账号没有出现，请回到您的平台重新打开授权链接。",
+			"We are still confirming this authorization with WeChat. Check your platform in a moment; if the account does not appear, open the link again from your platform."},
 	},
 	notReady: {
 		bilingual{"服务正在准备中", "Service starting up"},
@@ -335,11 +354,15 @@ var problemTexts = map[problemKind]problemText{
 // problemView is an error page.
 type problemView struct {
 	problemText
-	status    int
-	ref       string // names the page in the log
-	retryURL  string // a new start page, or empty
-	reloadURL string // this page again, or empty
+	status   int
+	ref      string // names the page in the log
+	retryURL string // the start page again, or empty
+	note     bilingual
 }
+
+// restartNote tells the administrator what to do after a failure at the
+// callback, whose state cannot be used again.
+var restartNote = bilingual{"请回到您的平台重新打开授权链接。", "Open the link again from your platform."}
 
 func (v problemView) heading() bilingual {
 	return v.title
@@ -349,13 +372,11 @@ func (v problemView) write(p *page) {
 	p.line(`<div class="badge warn" aria-hidden="true"><svg viewBox="0 0 24 24" width="28" height="28"><path d="M10.6 5h2.8v9.5h-2.8zm0 11.5h2.8v2.8h-2.8z"/></svg></div>`)
 	p.line(`<h1>`, v.title.html(), `</h1>`)
 	p.line(`<p class="lead">`, v.message.html(), `</p>`)
-	retryClass := markup("primary")
-	if v.reloadURL != "" {
-		p.line(button("primary", "reload-link", v.reloadURL, bilingual{"刷新", "Reload"}))
-		retryClass = "secondary"
+	if v.note != (bilingual{}) {
+		p.line(`<p>`, v.note.html(), `</p>`)
 	}
 	if v.retryURL != "" {
-		p.line(button(retryClass, "retry-link", v.retryURL, bilingual{"重新授权", "Start again"}))
+		p.line(button("primary", "retry-link", v.retryURL, bilingual{"重试", "Try again"}))
 	}
 	status := strconv.Itoa(v.status) + " " + http.StatusText(v.status)
 	p.line(`<p class="code">`, text(status), ` · 参考编号 Reference `, code(v.ref), `</p>`)

@@ -35,20 +35,20 @@ func TestPagesEscapeHostileValues(t *testing.T) {
 	tests := []struct {
 		name       string
 		accounts   Accounts // nil: the env's
-		target     func(t *testing.T, e *env) string
+		target     func(t *testing.T, e *env) (string, []string)
 		wantStatus int
 		want       []string // the values, escaped
 	}{
 		{
 			name:       "start page",
-			target:     func(*testing.T, *env) string { return StartPath + "?customer=" + url.QueryEscape(customer) },
+			target:     func(t *testing.T, e *env) (string, []string) { return e.startTarget(t, customer, LinkOptions{}), nil },
 			wantStatus: http.StatusOK,
 			want:       []string{"<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"},
 		},
 		{
 			name:       "success page",
 			accounts:   fakeAccounts{res: hostile},
-			target:     func(t *testing.T, e *env) string { return callbackURL(e.state(t, customer), "code-x") },
+			target:     func(t *testing.T, e *env) (string, []string) { return e.callback(t, customer, "code-x") },
 			wantStatus: http.StatusOK,
 			want: []string{
 				`<div class="avatar initial" aria-hidden="true">&#34;</div>`,
@@ -58,16 +58,12 @@ func TestPagesEscapeHostileValues(t *testing.T) {
 			},
 		},
 		{
-			name:     "error page",
-			accounts: fakeAccounts{err: accounts.ErrInProgress},
-			target: func(t *testing.T, e *env) string {
-				return callbackURL(e.state(t, customer), "code-x") + `&x="><script>alert(1)</script>`
+			name: "error page",
+			target: func(t *testing.T, e *env) (string, []string) {
+				return StartPath + "?customer=" + url.QueryEscape(customer) + `&x="><script>alert(1)</script>`, nil
 			},
-			wantStatus: http.StatusConflict,
-			want: []string{
-				`/wechat/authorize?customer=%3Cscript%3Ealert%281%29%3C%2Fscript%3E"`,
-				`&amp;x=&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"`,
-			},
+			wantStatus: http.StatusForbidden,
+			want:       []string{"Invalid link"},
 		},
 	}
 	for _, tt := range tests {
@@ -77,7 +73,8 @@ func TestPagesEscapeHostileValues(t *testing.T) {
 					o.Accounts = tt.accounts
 				}
 			}})
-			w := e.get(tt.target(t, e))
+			target, header := tt.target(t, e)
+			w := e.get(target, header...)
 			if w.Code != tt.wantStatus {
 				t.Errorf("status %d, want %d", w.Code, tt.wantStatus)
 			}
@@ -102,7 +99,7 @@ var styleRE = regexp.MustCompile(`(?s)<style>(.*)</style>`)
 // page whose sheet did not match would show unstyled.
 func TestStyleSheetMatchesCSP(t *testing.T) {
 	e := newEnv(t, setup{})
-	for _, target := range []string{StartPath, callbackURL("", "")} {
+	for _, target := range []string{e.startTarget(t, "cust-1", LinkOptions{}), StartPath, callbackURL("", "")} {
 		w := e.get(target)
 		m := styleRE.FindStringSubmatch(w.Body.String())
 		if m == nil {

@@ -43,10 +43,11 @@ func pcLink(t *testing.T, body string) string {
 func TestAuthorizeWithSimulator(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
-		name    string
-		noPush  bool
-		query   string // the start page's
-		account string
+		name     string
+		noPush   bool
+		customer string
+		opts     authorize.LinkOptions // the start link's
+		account  string
 		// spoil runs after the admin confirmed, before the browser follows
 		// the redirect; code is the authorization code.
 		spoil      func(t *testing.T, s *stack, code string)
@@ -59,13 +60,14 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 		// redirect wrote it, 2 when the push stored it and the redirect added
 		// the customer.
 		wantVersion int64
-		// recover, if set, undoes spoil; the same redirect must then succeed.
+		// recover, if set, undoes spoil; the same redirect is then refused
+		// (its state is spent) and the start link, opened again, succeeds.
 		recover func(s *stack)
 	}{
 		{
 			name:        "redirect without push",
 			noPush:      true,
-			query:       "?customer=cust-42",
+			customer:    "cust-42",
 			account:     cafe,
 			wantStatus:  http.StatusOK,
 			wantText:    []string{"授权成功", "晨光咖啡馆", "服务号", "消息管理", "群发与通知", "cust-42"},
@@ -74,7 +76,7 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 		},
 		{
 			name:        "authorized push before the redirect",
-			query:       "?customer=cust-42",
+			customer:    "cust-42",
 			account:     cafe,
 			wantStatus:  http.StatusOK,
 			wantText:    []string{"授权成功", "晨光咖啡馆", "cust-42"},
@@ -82,8 +84,8 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			wantVersion: 2,
 		},
 		{
-			name:        "mini programs only",
-			query:       "?customer=cust-7&auth_type=2",
+			name:     "mini programs only",
+			customer: "cust-7", opts: authorize.LinkOptions{AuthType: 2},
 			account:     ledger,
 			wantStatus:  http.StatusOK,
 			wantText:    []string{"小鹿记账", "小程序", "Mini program", "获取小程序码"},
@@ -91,8 +93,8 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			wantVersion: 2,
 		},
 		{
-			name:        "one account by biz_appid",
-			query:       "?customer=cust-8&biz_appid=" + bookshop,
+			name:     "one account by biz_appid",
+			customer: "cust-8", opts: authorize.LinkOptions{BizAppID: bookshop},
 			account:     bookshop,
 			wantStatus:  http.StatusOK,
 			wantText:    []string{"山海书店"},
@@ -100,21 +102,21 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			wantVersion: 2,
 		},
 		{
-			name:    "WeChat busy during the exchange",
-			query:   "?customer=cust-42",
-			account: cafe,
+			name:     "WeChat busy during the exchange",
+			customer: "cust-42",
+			account:  cafe,
 			spoil: func(t *testing.T, s *stack, _ string) {
 				s.sim.Fault(wechatsim.APIQueryAuth, wechatsim.Fault{ErrCode: -1})
 			},
 			wantStatus: http.StatusBadGateway,
-			wantText:   []string{"微信暂时无法访问", "WeChat is not responding", "重新授权"},
+			wantText:   []string{"微信暂时无法访问", "WeChat is not responding", "Open the link again from your platform"},
 			recover:    func(s *stack) { s.sim.ClearFaults() },
 		},
 		{
-			name:    "WeChat gateway error",
-			noPush:  true,
-			query:   "?customer=cust-42",
-			account: cafe,
+			name:     "WeChat gateway error",
+			noPush:   true,
+			customer: "cust-42",
+			account:  cafe,
 			spoil: func(t *testing.T, s *stack, _ string) {
 				s.sim.Fault(wechatsim.APIQueryAuth, wechatsim.Fault{Status: http.StatusBadGateway})
 			},
@@ -123,10 +125,10 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			recover:    func(s *stack) { s.sim.ClearFaults() },
 		},
 		{
-			name:    "code already used at WeChat",
-			noPush:  true,
-			query:   "?customer=cust-42",
-			account: cafe,
+			name:     "code already used at WeChat",
+			noPush:   true,
+			customer: "cust-42",
+			account:  cafe,
 			spoil: func(t *testing.T, s *stack, code string) {
 				cat, err := s.platform.Tokens.ComponentToken(ctx)
 				if err != nil {
@@ -137,24 +139,26 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 				}
 			},
 			wantStatus: http.StatusBadRequest,
-			wantText:   []string{"授权码已失效", "already used", "/wechat/authorize?customer=cust-42"},
+			wantText:   []string{"授权码已失效", "already used", "Open the link again from your platform"},
 		},
 		{
-			name:    "code expired",
-			noPush:  true,
-			query:   "?customer=cust-42&auth_type=1",
+			name:     "code expired",
+			noPush:   true,
+			customer: "cust-42", opts: authorize.LinkOptions{AuthType: 1},
 			account: cafe,
 			spoil: func(t *testing.T, s *stack, _ string) {
 				s.sim.Fault(wechatsim.APIQueryAuth, wechatsim.Fault{ErrCode: 61010, Times: 1})
 			},
 			wantStatus: http.StatusBadRequest,
-			wantText:   []string{"授权码已失效", "auth_type=1"},
+			wantText:   []string{"授权码已失效"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, stackOptions{noPush: tt.noPush})
-			status, body := simtest.Get(t, client, s.platformURL+authorize.StartPath+tt.query)
+			browser := newBrowser(t)
+			start := s.startURL(t, tt.customer, tt.opts)
+			status, body := simtest.Get(t, browser, start)
 			if status != http.StatusOK {
 				t.Fatalf("start page: status %d\n%s", status, body)
 			}
@@ -169,7 +173,7 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			if tt.spoil != nil && tt.noPush {
 				tt.spoil(t, s, auth.Code)
 			}
-			status, body = simtest.Get(t, client, redirect.String())
+			status, body = simtest.Get(t, browser, redirect.String())
 			if status != tt.wantStatus {
 				t.Errorf("callback: status %d, want %d\n%s", status, tt.wantStatus, body)
 			}
@@ -192,8 +196,20 @@ func TestAuthorizeWithSimulator(t *testing.T) {
 			}
 			tt.recover(s)
 			s.clock.Advance(time.Second)
-			if status, body := simtest.Get(t, client, redirect.String()); status != http.StatusOK {
-				t.Errorf("same redirect after WeChat recovered: status %d\n%s", status, body)
+			if status, body := simtest.Get(t, browser, redirect.String()); status != http.StatusForbidden {
+				t.Errorf("same redirect after WeChat recovered: status %d, want 403: the state is spent\n%s", status, body)
+			}
+			s.checkStored(t, tt.account, "")
+			status, body = simtest.Get(t, browser, start)
+			if status != http.StatusOK {
+				t.Fatalf("start page again: status %d\n%s", status, body)
+			}
+			redirect, _, err = s.sim.AuthorizeLink(ctx, pcLink(t, body), tt.account)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, body := simtest.Get(t, browser, redirect.String()); status != http.StatusOK {
+				t.Errorf("authorizing again after WeChat recovered: status %d\n%s", status, body)
 			}
 			s.checkStored(t, tt.account, "cust-42")
 		})

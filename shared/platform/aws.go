@@ -43,11 +43,10 @@ func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
 	}
 	log := NewLogger(os.Stdout)
 	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{})
-	p, err := New(Options{Config: cfg, Store: st, Logger: log})
+	p, err := New(Options{Config: cfg, Store: st, Logger: log, Stage: os.Getenv("STAGE")})
 	if err != nil {
 		return nil, err
 	}
-	p.Stage = os.Getenv("STAGE")
 	p.AWS = awsCfg
 	return p, nil
 }

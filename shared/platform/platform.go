@@ -65,6 +65,12 @@ type Options struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger     // nil: JSON to stderr
 	Now        func() time.Time // nil: time.Now
+	// Stage names the deployment (dev, prod) in metrics; empty locally.
+	Stage string
+	// Metrics receives the Embedded Metric Format lines (the refresh job's,
+	// the accounts'); nil means standard output, where Lambda's log agent
+	// picks them up.
+	Metrics io.Writer
 }
 
 // New builds a Platform. Without the message token and EncodingAESKey
@@ -120,11 +126,13 @@ func New(opts Options) (*Platform, error) {
 		Crypter:      crypter,
 		Tokens:       src,
 		API:          api,
-		Accounts:     accounts.New(accounts.Options{Store: opts.Store, WeChat: wx, Tokens: src, Now: now, Logger: log}),
+		Accounts:     accounts.New(accounts.Options{Store: opts.Store, WeChat: wx, Tokens: src, Now: now, Logger: log, Metrics: opts.Metrics, Stage: opts.Stage}),
 		MiniPrograms: mp,
 		Messages:     messages,
 		Logger:       log,
 		Now:          now,
+		Stage:        opts.Stage,
+		Metrics:      opts.Metrics,
 	}, nil
 }
 
@@ -163,6 +171,7 @@ func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 		PublicURL:      p.Config.PublicURL,
 		StateSecret:    p.Config.StateSecret,
 		SuccessURL:     p.Config.AuthSuccessURL,
+		Store:          p.Store,
 		Now:            p.Now,
 		Logger:         p.Logger,
 	})

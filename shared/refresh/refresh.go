@@ -70,6 +70,9 @@ type Options struct {
 	Metrics io.Writer
 	// Stage, when set, is the metrics' one dimension (e.g. "prod").
 	Stage string
+	// Accounts, when set, retries pushed authorizations whose exchange
+	// failed, once per run.
+	Accounts PendingRetrier
 }
 
 // ComponentState is what a run found or did about the component token.
@@ -132,6 +135,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	usable, err := r.component(ctx, &sum)
 	if usable {
 		err = errors.Join(err, r.authorizers(ctx, sum.Start, &sum))
+		err = errors.Join(err, retryPending(ctx, opts.Accounts, r.log))
 	}
 	sum.Duration = time.Since(wallStart)
 	if werr := writeEMF(r.metrics, sum, r.stage); werr != nil {

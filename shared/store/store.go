@@ -184,6 +184,40 @@ type Store interface {
 	PutSeen(ctx context.Context, key string, value []byte, expiresAt time.Time) error
 
 	MiniPrograms
+
+	// ClaimNonce records nonce (a start page's, as its hash) until expiresAt
+	// unless a live record of it exists; then it returns ErrExists and
+	// changes nothing. Of concurrent claims of one nonce exactly one wins.
+	ClaimNonce(ctx context.Context, nonce string, expiresAt time.Time) error
+
+	// PutPendingExchange stores p under p.Code, replacing the record of the
+	// same code.
+	PutPendingExchange(ctx context.Context, p PendingExchange) error
+	// PendingExchanges returns up to limit pending exchanges, ordered by
+	// Code, starting after the given code ("" for the first page). A
+	// record reads as absent from p.ExpiresAt + PendingRetention on.
+	PendingExchanges(ctx context.Context, after string, limit int) ([]PendingExchange, error)
+	// DeletePendingExchange removes the record of code; deleting none is
+	// not an error.
+	DeletePendingExchange(ctx context.Context, code string) error
+}
+
+// PendingRetention is how long a pending exchange is kept past its code's
+// expiry, so that the job retrying them sees a code that expired
+// unexchanged and reports it, rather than the record vanishing silently.
+const PendingRetention = 24 * time.Hour
+
+// PendingExchange is an authorization code WeChat pushed (authorized or
+// updateauthorized) that could not be exchanged yet; the refresh job
+// retries it until it is exchanged or WeChat refuses it for good.
+type PendingExchange struct {
+	Code            string // AuthorizationCode; the key
+	AuthorizerAppID string
+	InfoType        string
+	ExpiresAt       time.Time // AuthorizationCodeExpiredTime
+	ReceivedAt      time.Time
+	Attempts        int    // exchanges tried so far
+	LastError       string // why the last one failed
 }
 
 // CheckRefreshToken returns ErrEmptyRefreshToken for a refresh token that is

@@ -23,7 +23,7 @@ import (
 
 // Accounts records authorizations; *accounts.Service satisfies it.
 type Accounts interface {
-	Authorize(ctx context.Context, code, customerRef string) (accounts.Result, error)
+	AuthorizePushed(ctx context.Context, p accounts.Pushed) error
 	Revoke(ctx context.Context, appID string, at time.Time) error
 }
 
@@ -123,11 +123,17 @@ func (h *handler) serve(ctx context.Context, r *http.Request) (string, error) {
 		if code == "" {
 			return infoType, &push.Error{Status: http.StatusBadRequest, Err: errors.New("authorization event without AuthorizationCode")}
 		}
-		res, err := h.accounts.Authorize(ctx, code, "")
-		if err != nil && !errors.Is(err, accounts.ErrInProgress) {
-			return infoType, fmt.Errorf("%s %s: %w", infoType, f.Get("AuthorizerAppid"), err)
+		p := accounts.Pushed{InfoType: infoType, AuthorizerAppID: f.Get("AuthorizerAppid"), Code: code}
+		// The code's expiry is WeChat's; without a valid one the code gets
+		// WeChat's documented hour.
+		if exp, err := strconv.ParseInt(f.Get("AuthorizationCodeExpiredTime"), 10, 64); err == nil && exp > 0 {
+			p.CodeExpiresAt = time.Unix(exp, 0)
 		}
-		h.log.InfoContext(ctx, "authorization stored", "info_type", infoType, "authorizer_appid", res.Authorizer.AppID)
+		// A failed exchange is kept for the refresh job; only failing to
+		// keep it makes WeChat push again.
+		if err := h.accounts.AuthorizePushed(ctx, p); err != nil {
+			return infoType, fmt.Errorf("%s %s: %w", infoType, p.AuthorizerAppID, err)
+		}
 		return infoType, nil
 	case "unauthorized":
 		appID := f.Get("AuthorizerAppid")

@@ -34,16 +34,16 @@ var component = pushtest.Component{
 // here only the handler's dispatch matters.
 type recordingAccounts struct {
 	mu      sync.Mutex
-	codes   []string
+	pushes  []accounts.Pushed
 	revoked []string
 	err     error
 }
 
-func (r *recordingAccounts) Authorize(_ context.Context, code, _ string) (accounts.Result, error) {
+func (r *recordingAccounts) AuthorizePushed(_ context.Context, p accounts.Pushed) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.codes = append(r.codes, code)
-	return accounts.Result{}, r.err
+	r.pushes = append(r.pushes, p)
+	return r.err
 }
 
 func (r *recordingAccounts) Revoke(_ context.Context, appID string, _ time.Time) error {
@@ -235,7 +235,7 @@ func TestRejectedPushesStoreNothing(t *testing.T) {
 			if _, err := f.store.GetTicket(context.Background(), component.AppID); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("GetTicket after a rejected push: err = %v, want ErrNotFound", err)
 			}
-			if len(f.accounts.codes)+len(f.accounts.revoked) != 0 {
+			if len(f.accounts.pushes)+len(f.accounts.revoked) != 0 {
 				t.Fatalf("a rejected push reached the accounts: %+v", f.accounts)
 			}
 		})
@@ -278,17 +278,21 @@ func TestAuthorizationEventsReachAccounts(t *testing.T) {
 			t.Fatalf("%s: answer = %d %q, want 200 success", name, w.Code, w.Body.String())
 		}
 	}
-	if want := []string{"queryauthcode@@@AbCdEf"}; !equal(f.accounts.codes, want) {
-		t.Errorf("authorized codes = %q, want %q", f.accounts.codes, want)
+	want := accounts.Pushed{InfoType: "authorized", AuthorizerAppID: "wxauthorizer0000001",
+		Code: "queryauthcode@@@AbCdEf", CodeExpiresAt: time.Unix(1764003700, 0)}
+	if len(f.accounts.pushes) != 1 || f.accounts.pushes[0] != want {
+		t.Errorf("authorizations pushed = %+v, want %+v", f.accounts.pushes, want)
 	}
 	if want := []string{"wxauthorizer0000001"}; !equal(f.accounts.revoked, want) {
 		t.Errorf("revoked = %q, want %q", f.accounts.revoked, want)
 	}
 }
 
-func TestFailedExchangeAsksWeChatToRetry(t *testing.T) {
+// A failed exchange is kept as pending by accounts and acknowledged; only
+// failing to keep it makes WeChat push again.
+func TestUnkeptAuthorizationAsksWeChatToRetry(t *testing.T) {
 	f := newFixture(t)
-	f.accounts.err = errors.New("wechat api_query_auth: errcode -1: system error")
+	f.accounts.err = errors.New("keep the code as pending: store unavailable")
 	w := f.serve(seal(t, readFile(t, "authorized.xml")).Request(path))
 	if w.Code != http.StatusInternalServerError {
 		t.Fatalf("status = %d, want 500 so that WeChat pushes again", w.Code)

@@ -158,16 +158,26 @@ func Events(start time.Time) ([]Event, error) {
 		wxxml.Int("AuthorizationCodeExpiredTime", at(61).Unix()),
 		wxxml.Text("PreAuthCode", PreAuthCode),
 	).want(success)
-	b.page("authorize-start", at(2), authorize.StartPath, url.Values{"customer": {Customer}}.Encode(), "").
-		want(Want{Status: 200, Contains: []string{"componentloginpage", "component_appid=" + ComponentAppID}})
-	nonce := b.bytes("state nonce")
-	state, err := authorize.SignState(StateSecret, Customer, at(2), base64.RawURLEncoding.EncodeToString(nonce[:16]))
+	// The start link as the platform mints it for its customer.
+	minted, err := authorize.MintLink(StateSecret, "https://"+Domain, Customer, authorize.LinkOptions{}, at(2))
 	if err != nil {
 		return nil, err
 	}
-	// WeChat appends auth_code with its "@@@" unescaped.
+	startURL, err := url.Parse(minted)
+	if err != nil {
+		return nil, err
+	}
+	b.page("authorize-start", at(2), authorize.StartPath, startURL.RawQuery, "").
+		want(Want{Status: 200, Contains: []string{"componentloginpage", "component_appid=" + ComponentAppID}})
+	nonce := b.bytes("state nonce")
+	state, cookie, err := authorize.SignState(StateSecret, Customer, at(2), string(nonce[:16]))
+	if err != nil {
+		return nil, err
+	}
+	// WeChat appends auth_code with its "@@@" unescaped; the browser sends
+	// the cookie the start page set.
 	b.page("authorize-callback", at(3), authorize.CallbackPath,
-		"state="+state+"&auth_code="+AuthCode+"&expires_in=3600", "https://mp.weixin.qq.com/").
+		"state="+state+"&auth_code="+AuthCode+"&expires_in=3600", "https://mp.weixin.qq.com/", cookie).
 		want(Want{Status: 200, Contains: []string{"授权成功", AuthorizerAppID, Customer}})
 
 	toAccount := wxxml.Text("ToUserName", AuthorizerUserName)
@@ -320,7 +330,7 @@ func (b *builder) addPush(name, function, path string, at time.Time, outer wxxml
 }
 
 // page adds a browser's GET of an authorization page.
-func (b *builder) page(name string, at time.Time, path, rawQuery, referer string) *builder {
+func (b *builder) page(name string, at time.Time, path, rawQuery, referer string, cookies ...string) *builder {
 	b.name = name
 	const ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 	values, err := url.ParseQuery(rawQuery)
@@ -339,6 +349,7 @@ func (b *builder) page(name string, at time.Time, path, rawQuery, referer string
 	if referer != "" {
 		req.Headers["referer"] = referer
 	}
+	req.Cookies = cookies
 	b.add(name, routes.Authorize, at, req)
 	return b
 }
@@ -442,13 +453,14 @@ func routeKey(function, method, path string) (string, map[string]string) {
 }
 
 // apiRequest is API Gateway's HTTP API event, payload format 2.0, with the
-// fields it sets for these routes (no cookies, authorizer or stage
+// fields it sets for these routes (no authorizer or stage
 // variables).
 type apiRequest struct {
 	Version               string            `json:"version"`
 	RouteKey              string            `json:"routeKey"`
 	RawPath               string            `json:"rawPath"`
 	RawQueryString        string            `json:"rawQueryString"`
+	Cookies               []string          `json:"cookies,omitempty"`
 	Headers               map[string]string `json:"headers"`
 	QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
 	RequestContext        requestContext    `json:"requestContext"`

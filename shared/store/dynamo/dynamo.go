@@ -16,6 +16,8 @@
 //	profile          AUTHORIZER#<appid>   PROFILE   never
 //	lease            LEASE#<name>         LEASE     until + 1 h
 //	seen message     DEDUP#<key>          DEDUP     expires_at
+//	start page nonce NONCE#<nonce hash>   NONCE     expires_at
+//	pending exchange PENDING              EXCHANGE#<code>  expires_at + 24 h
 //
 // Other attributes are snake_case; times are epoch seconds, lease ends epoch
 // milliseconds (until_ms). An authorizer carries due = "1" only while its

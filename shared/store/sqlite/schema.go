@@ -7,9 +7,13 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 2
+const schemaVersion = 3
 
-// schema creates the layout of schemaVersion. Times are epoch seconds (0 for
+// migrations[v] brings a database at version v to v+1; a new file runs
+// them all.
+var migrations = []string{schema, upgradeFrom1, schemaAuthorize}
+
+// schema creates the layout of version 1. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
 // profiles expires: PurgeExpired never touches them.
 const schema = `
@@ -40,10 +44,7 @@ CREATE TABLE IF NOT EXISTS authorizers (
 	customer_ref    TEXT NOT NULL,
 	authorized_at   INTEGER NOT NULL,
 	updated_at      INTEGER NOT NULL,
-	version         INTEGER NOT NULL,
-	status_cause    TEXT NOT NULL DEFAULT '',
-	status_code     INTEGER NOT NULL DEFAULT 0,
-	status_at       INTEGER NOT NULL DEFAULT 0
+	version         INTEGER NOT NULL
 ) STRICT;
 
 -- Only due accounts are in the index, so the refresh job reads nothing else.
@@ -80,8 +81,8 @@ CREATE TABLE IF NOT EXISTS seen (
 CREATE INDEX IF NOT EXISTS seen_expiry ON seen (expires_at);
 `
 
-// upgradeFrom1 adds what version 2 added to version 1: why an authorizer's
-// status last changed. The defaults read as "not recorded".
+// upgradeFrom1 is version 2: why an authorizer's status last changed. The
+// defaults read as "not recorded".
 const upgradeFrom1 = `
 ALTER TABLE authorizers ADD COLUMN status_cause TEXT NOT NULL DEFAULT '';
 ALTER TABLE authorizers ADD COLUMN status_code INTEGER NOT NULL DEFAULT 0;
@@ -106,12 +107,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	case version > schemaVersion:
 		return fmt.Errorf("database schema version %d is newer than this program's %d", version, schemaVersion)
 	}
-	ddl := schema
-	if version == 1 {
-		ddl = upgradeFrom1
-	}
-	if _, err := tx.ExecContext(ctx, ddl); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	for v := version; v < schemaVersion; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)

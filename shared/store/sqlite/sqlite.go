@@ -219,7 +219,7 @@ const (
 )
 
 // PurgeExpired deletes expired ephemeral items (tickets, component tokens,
-// leases, seen messages) past their purge time and returns how many it
+// leases, seen messages, nonces, pending exchanges) past their purge time and returns how many it
 // deleted. Nothing needs it for correctness, as expired rows read as absent;
 // a long-running process calls it now and then to keep the file small.
 // Authorizers and profiles never expire.
@@ -233,6 +233,8 @@ func (s *Store) PurgeExpired(ctx context.Context) (int64, error) {
 		{`DELETE FROM component_tokens WHERE expires_at <= ?`, now.Add(-tokenPurgeAfter).Unix()},
 		{`DELETE FROM leases WHERE until_ms <= ?`, now.Add(-leasePurgeAfter).UnixMilli()},
 		{`DELETE FROM seen WHERE expires_at <= ?`, now.Unix()},
+		{`DELETE FROM nonces WHERE expires_at <= ?`, now.Unix()},
+		{`DELETE FROM pending_exchanges WHERE expires_at <= ?`, now.Add(-store.PendingRetention).Unix()},
 	}
 	var total int64
 	for _, p := range purges {
