@@ -11,7 +11,7 @@ SHELL := bash
 # The store packages run on their own, verbosely, so the output shows the one
 # conformance suite passing against both DynamoDB (moto_server) and SQLite.
 STORES := ./shared/store/dynamo ./shared/store/sqlite
-FUNCTIONS := ticket authorize message refresh
+FUNCTIONS := ticket authorize message refresh token
 
 # The Lambda binary: linux/arm64 (Architectures in template.yaml), static,
 # without the RPC mode that only the go1.x runtime used.
@@ -25,7 +25,8 @@ MAX_BOOTSTRAP_BYTES := 12000000
 FUZZTIME ?= 20s
 
 .PHONY: all build test lint fmt-check vet check-tools dev clean bench fuzz sizes FORCE \
-	build-TicketFunction build-AuthorizeFunction build-MessageFunction build-RefreshFunction
+	build-TicketFunction build-AuthorizeFunction build-MessageFunction build-RefreshFunction \
+	build-TokenFunction
 
 all: build
 
@@ -51,6 +52,9 @@ build-MessageFunction:
 
 build-RefreshFunction:
 	$(call sam-build,refresh)
+
+build-TokenFunction:
+	$(call sam-build,token)
 
 # Everything runs on loopback: moto_server and headless Chromium are started
 # by the tests themselves; cfn-lint runs offline.

@@ -20,6 +20,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
+	"github.com/wxcomponent/wxcomponent/shared/tokenfunc"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
@@ -161,6 +162,17 @@ func (p *Platform) MessageHandler() (http.Handler, error) {
 		Now:       p.Now,
 		Logger:    p.Log,
 	}), nil
+}
+
+// TokenHandler is the token function's handler: tokens for other Lambdas,
+// refreshed on demand.
+func (p *Platform) TokenHandler() *tokenfunc.Handler {
+	return tokenfunc.New(tokenfunc.Options{
+		Tokens:   p.Tokens,
+		Expiries: p.Store,
+		Logger:   p.Log,
+		Now:      p.Now,
+	})
 }
 
 // Handler returns the handler of one HTTP function, which routes its own
