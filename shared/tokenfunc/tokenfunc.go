@@ -169,6 +169,14 @@ func (h *Handler) Answer(ctx context.Context, req tokens.Request) tokens.Answer 
 	if err != nil {
 		return failed(fmt.Errorf("read %s's token expiry: %w", req.AppID, err))
 	}
+	// The Source serves a cached token until the account comes due; a
+	// revocation recorded since then is news to it, not to the store.
+	switch stored.Status {
+	case store.StatusRevoked:
+		return failed(fmt.Errorf("%s: %w", req.AppID, tokens.ErrRevoked))
+	case store.StatusNeedsReauth:
+		return failed(fmt.Errorf("%s: %w", req.AppID, tokens.ErrNeedsReauth))
+	}
 	return h.answer(tok, stored.AccessToken, stored.ExpiresAt)
 }
 

@@ -73,6 +73,9 @@ func TestInvoke(t *testing.T) {
 			// Refreshed elsewhere between the Source's answer and the read.
 			"wx00000000000000bb": {AccessToken: "tok-b2", ExpiresAt: exp},
 			"wx00000000000000cc": {AccessToken: "tok-c2", ExpiresAt: now.Add(time.Minute)},
+			// Revoked since the Source cached its token.
+			"wx0000000000000033": {Status: store.StatusRevoked},
+			"wx0000000000000044": {Status: store.StatusNeedsReauth},
 		},
 	}
 	src := fakeTokens{st: st, errs: map[string]error{
@@ -88,6 +91,8 @@ func TestInvoke(t *testing.T) {
 		"wx00000000000000aa": st.auth["wx00000000000000aa"],
 		"wx00000000000000bb": {AccessToken: "tok-b1"},
 		"wx00000000000000cc": {AccessToken: "tok-c1"},
+		"wx0000000000000033": {AccessToken: "cached", ExpiresAt: exp},
+		"wx0000000000000044": {AccessToken: "cached", ExpiresAt: exp},
 	}
 	tests := []struct {
 		req     string
@@ -97,6 +102,8 @@ func TestInvoke(t *testing.T) {
 		{`{"appid":"wx00000000000000aa"}`, nil, tokens.Answer{AccessToken: "tok-a", ExpiresAt: exp.Unix()}},
 		{`{"appid":"wx00000000000000bb"}`, nil, tokens.Answer{AccessToken: "tok-b2", ExpiresAt: exp.Unix()}},
 		{`{"appid":"wx00000000000000cc"}`, nil, tokens.Answer{Error: "internal"}},
+		{`{"appid":"wx0000000000000033"}`, nil, tokens.Answer{Error: "revoked"}},
+		{`{"appid":"wx0000000000000044"}`, nil, tokens.Answer{Error: "needs_reauth"}},
 		{`{"component":true}`, nil, tokens.Answer{AccessToken: "cat", ExpiresAt: exp.Unix()}},
 		{`{"appid":"wx00000000000000dd"}`, nil, tokens.Answer{Error: "not_authorized"}},
 		{`{"appid":"wx00000000000000ee"}`, nil, tokens.Answer{Error: "revoked"}},
