@@ -82,6 +82,12 @@ check-tools:
 		echo "missing moto_server: pip install 'moto[server]'"; missing=1; fi; \
 	if ! command -v cfn-lint >/dev/null 2>&1; then \
 		echo "missing cfn-lint: pip install cfn-lint"; missing=1; fi; \
+	if ! python3 -c 'import boto3' >/dev/null 2>&1; then \
+		echo "missing boto3 (the Python examples' tests): pip install boto3"; missing=1; fi; \
+	if ! command -v node >/dev/null 2>&1; then \
+		echo "missing node (the Node.js example's tests): apt-get install -y nodejs npm"; missing=1; \
+	elif [ ! -d examples/node/node_modules/@aws-sdk/client-lambda ]; then \
+		echo "missing the Node.js example's packages: npm ci --prefix examples/node"; missing=1; fi; \
 	if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
 		&& ! command -v google-chrome >/dev/null 2>&1; then \
 		echo "missing chromium: apt-get install -y chromium"; missing=1; fi; \
