@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
@@ -52,6 +54,10 @@ type Service struct {
 	// waitExchange bounds how long a second arrival of a code waits for the
 	// first to finish.
 	waitExchange time.Duration
+
+	// Events, if set before use, is told of authorizations, permission
+	// changes and revocations.
+	Events lifecycle.Emitter
 }
 
 // New returns a Service. now and log may be nil.
@@ -156,7 +162,10 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 	}
 	now := s.now()
 	expires := now.Add(time.Duration(info.ExpiresIn) * time.Second)
+	var wasActive bool
+	var previous []int
 	a, err := store.UpdateAuthorizer(ctx, s.store, info.AuthorizerAppID, func(a *store.Authorizer) error {
+		wasActive, previous = a.Status == store.StatusActive, a.FuncInfo
 		a.ComponentAppID = s.tokens.ComponentAppID()
 		if info.AuthorizerRefreshToken != "" {
 			a.RefreshToken = info.AuthorizerRefreshToken
@@ -177,6 +186,11 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 		return a, fmt.Errorf("store authorizer %s: %w", info.AuthorizerAppID, err)
 	}
 	s.log.InfoContext(ctx, "account authorized", "authorizer_appid", a.AppID, "func_info", a.FuncInfo, "customer_ref", a.CustomerRef)
+	if wasActive && !slices.Equal(previous, a.FuncInfo) {
+		lifecycle.Emit(ctx, s.Events, s.log, lifecycle.PermissionsUpdated{Account: lifecycle.AccountOf(a), FuncInfo: a.FuncInfo, PreviousFuncInfo: previous})
+	} else {
+		lifecycle.Emit(ctx, s.Events, s.log, lifecycle.Authorized{Account: lifecycle.AccountOf(a), FuncInfo: a.FuncInfo, AuthorizedAt: a.AuthorizedAt})
+	}
 	return a, nil
 }
 
@@ -201,6 +215,7 @@ func (s *Service) recordCustomer(ctx context.Context, appID, customerRef string)
 		if err != nil {
 			return Result{}, fmt.Errorf("record customer of %s: %w", appID, err)
 		}
+		lifecycle.Emit(ctx, s.Events, s.log, lifecycle.Authorized{Account: lifecycle.AccountOf(a), FuncInfo: a.FuncInfo, AuthorizedAt: a.AuthorizedAt})
 	}
 	return Result{Authorizer: a, Profile: s.profile(ctx, appID)}, nil
 }
@@ -285,6 +300,7 @@ func (s *Service) Revoke(ctx context.Context, appID string, at time.Time) error 
 		return fmt.Errorf("revoke %s: %w", appID, err)
 	}
 	s.log.InfoContext(ctx, "account revoked", "authorizer_appid", a.AppID)
+	lifecycle.Emit(ctx, s.Events, s.log, lifecycle.Revoked{Account: lifecycle.AccountOf(a), Reason: lifecycle.ReasonUnauthorizedPush})
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 )
 
@@ -30,7 +31,7 @@ func FromAWS(ctx context.Context) (*Platform, error) {
 	}
 	log := NewLogger(os.Stdout)
 	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{})
-	p, err := New(Options{Config: cfg, Store: st, Log: log})
+	p, err := New(Options{Config: cfg, Store: st, Log: log, Events: eventbus.EmitterFromEnv(awsCfg, os.Getenv)})
 	if err != nil {
 		return nil, err
 	}

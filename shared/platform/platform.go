@@ -16,6 +16,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
@@ -61,6 +62,8 @@ type Options struct {
 	HTTPClient *http.Client
 	Log        *slog.Logger     // nil: JSON to stderr
 	Now        func() time.Time // nil: time.Now
+	// Events, if set, receives the accounts' lifecycle events.
+	Events lifecycle.Emitter
 }
 
 // New builds a Platform.
@@ -100,7 +103,10 @@ func New(opts Options) (*Platform, error) {
 		ComponentAppID: cfg.ComponentAppID,
 		Now:            now,
 		Logger:         log,
+		Events:         opts.Events,
 	})
+	acc := accounts.New(opts.Store, wx, src, now, log)
+	acc.Events = opts.Events
 	return &Platform{
 		Config:   cfg,
 		Store:    opts.Store,
@@ -108,7 +114,7 @@ func New(opts Options) (*Platform, error) {
 		Crypter:  crypter,
 		Tokens:   src,
 		API:      wechat.NewAuthorizers(wx, src),
-		Accounts: accounts.New(opts.Store, wx, src, now, log),
+		Accounts: acc,
 		Messages: message.NewRouter(),
 		Log:      log,
 		Now:      now,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
@@ -229,6 +230,7 @@ func (s *Source) markRevoked(ctx context.Context, a store.Authorizer, cause erro
 	}
 	s.forgetAccount(a.AppID)
 	s.log.WarnContext(ctx, "account no longer authorizes the platform", "authorizer_appid", a.AppID, "err", cause)
+	lifecycle.Emit(ctx, s.events, s.log, lifecycle.Revoked{Account: lifecycle.AccountOf(revoked), Reason: lifecycle.ReasonNotAuthorized})
 	return revoked, Current, fmt.Errorf("%s: %w", a.AppID, errors.Join(ErrRevoked, cause))
 }
 
@@ -259,6 +261,7 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 			return a, fmt.Errorf("restore refresh token of %s: %w", a.AppID, errors.Join(cause, err))
 		}
 		s.log.InfoContext(ctx, "refresh token recovered from the authorizer list", "authorizer_appid", a.AppID)
+		lifecycle.Emit(ctx, s.events, s.log, lifecycle.Recovered{Account: lifecycle.AccountOf(restored)})
 		return restored, nil
 	}
 
@@ -279,6 +282,7 @@ func (s *Source) recover(ctx context.Context, a store.Authorizer, cause error) (
 		return a, fmt.Errorf("mark %s needs_reauth: %w", a.AppID, errors.Join(cause, err))
 	}
 	s.forgetAccount(a.AppID)
+	lifecycle.Emit(ctx, s.events, s.log, lifecycle.NeedsReauth{Account: lifecycle.AccountOf(marked), Reason: lifecycle.ReasonRefreshRejected})
 	return marked, fmt.Errorf("%s: %w", a.AppID, errors.Join(ErrNeedsReauth, cause))
 }
 
