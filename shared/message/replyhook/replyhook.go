@@ -294,6 +294,37 @@ func ParseAnswer(data []byte) (message.Reply, error) {
 
 // Reply converts the answer into a message reply.
 func (a *Answer) Reply() (message.Reply, error) {
+	if err := a.check(); err != nil {
+		return message.Reply{}, err
+	}
+	switch a.Type {
+	case message.TypeText:
+		return message.TextReply(a.Content), nil
+	case message.TypeImage:
+		return message.ImageReply(a.MediaID), nil
+	case message.TypeVoice:
+		return message.VoiceReply(a.MediaID), nil
+	case message.TypeVideo:
+		return message.VideoReply(a.MediaID, a.Title, a.Description), nil
+	case message.TypeMusic:
+		return message.MusicReply(message.Music{
+			Title: a.Title, Description: a.Description,
+			MusicURL: a.MusicURL, HQMusicURL: a.HQMusicURL, ThumbMediaID: a.ThumbMediaID,
+		}), nil
+	case message.TypeNews:
+		articles := make([]message.Article, len(a.Articles))
+		for i, x := range a.Articles {
+			articles[i] = message.Article{Title: x.Title, Description: x.Description, PicURL: x.PicURL, URL: x.URL}
+		}
+		return message.NewsReply(articles...), nil
+	case message.TypeTransferCustomerService:
+		return message.TransferCustomerService(a.KfAccount), nil
+	}
+	return message.Reply{}, nil // TypeNone
+}
+
+// check reports what makes the answer one WeChat would refuse, or nil.
+func (a *Answer) check() error {
 	need := func(field, v string) error {
 		if v == "" {
 			return fmt.Errorf("%s answer without %s", a.Type, field)
@@ -301,39 +332,28 @@ func (a *Answer) Reply() (message.Reply, error) {
 		return nil
 	}
 	switch a.Type {
-	case TypeNone:
-		return message.Reply{}, nil
+	case TypeNone, message.TypeTransferCustomerService:
+		return nil
 	case message.TypeText:
-		return message.TextReply(a.Content), need("content", a.Content)
-	case message.TypeImage:
-		return message.ImageReply(a.MediaID), need("media_id", a.MediaID)
-	case message.TypeVoice:
-		return message.VoiceReply(a.MediaID), need("media_id", a.MediaID)
-	case message.TypeVideo:
-		return message.VideoReply(a.MediaID, a.Title, a.Description), need("media_id", a.MediaID)
+		return need("content", a.Content)
+	case message.TypeImage, message.TypeVoice, message.TypeVideo:
+		return need("media_id", a.MediaID)
 	case message.TypeMusic:
-		return message.MusicReply(message.Music{
-			Title: a.Title, Description: a.Description,
-			MusicURL: a.MusicURL, HQMusicURL: a.HQMusicURL, ThumbMediaID: a.ThumbMediaID,
-		}), need("thumb_media_id", a.ThumbMediaID)
+		return need("thumb_media_id", a.ThumbMediaID)
 	case message.TypeNews:
 		if n := len(a.Articles); n < 1 || n > message.MaxArticles {
-			return message.Reply{}, fmt.Errorf("news answer with %d articles, want 1 to %d", n, message.MaxArticles)
+			return fmt.Errorf("news answer with %d articles, want 1 to %d", n, message.MaxArticles)
 		}
-		articles := make([]message.Article, len(a.Articles))
 		for i, x := range a.Articles {
 			if x.Title == "" {
-				return message.Reply{}, fmt.Errorf("news answer: article %d without title", i)
+				return fmt.Errorf("news answer: article %d without title", i)
 			}
-			articles[i] = message.Article{Title: x.Title, Description: x.Description, PicURL: x.PicURL, URL: x.URL}
 		}
-		return message.NewsReply(articles...), nil
-	case message.TypeTransferCustomerService:
-		return message.TransferCustomerService(a.KfAccount), nil
+		return nil
 	case "":
-		return message.Reply{}, errors.New("answer without type")
+		return errors.New("answer without type")
 	}
-	return message.Reply{}, fmt.Errorf("unknown answer type %q", a.Type)
+	return fmt.Errorf("unknown answer type %q", a.Type)
 }
 
 // strictUnmarshal is json.Unmarshal that refuses unknown fields and
