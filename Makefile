@@ -11,7 +11,7 @@ SHELL := bash
 # The store packages run on their own, verbosely, so the output shows the one
 # conformance suite passing against both DynamoDB (moto_server) and SQLite.
 STORES := ./shared/store/dynamo ./shared/store/sqlite
-FUNCTIONS := ticket authorize message refresh
+FUNCTIONS := ticket authorize message refresh token
 
 # The Lambda binary: linux/arm64 (Architectures in template.yaml), static,
 # without the RPC mode that only the go1.x runtime used.
@@ -24,8 +24,9 @@ MAX_BOOTSTRAP_BYTES := 12000000
 
 FUZZTIME ?= 20s
 
-.PHONY: all build test lint fmt-check vet tidy-check check-tools dev clean bench fuzz sizes FORCE \
-	build-TicketFunction build-AuthorizeFunction build-MessageFunction build-RefreshFunction
+.PHONY: all build test lint fmt-check vet check-tools dev clean bench fuzz sizes FORCE \
+	build-TicketFunction build-AuthorizeFunction build-MessageFunction build-RefreshFunction \
+	build-TokenFunction
 
 all: build
 
@@ -51,6 +52,9 @@ build-MessageFunction:
 
 build-RefreshFunction:
 	$(call sam-build,refresh)
+
+build-TokenFunction:
+	$(call sam-build,token)
 
 # Everything runs on loopback: moto_server and headless Chromium are started
 # by the tests themselves; cfn-lint runs offline.
@@ -83,6 +87,12 @@ check-tools:
 		echo "missing moto_server: pip install 'moto[server]'"; missing=1; fi; \
 	if ! command -v cfn-lint >/dev/null 2>&1; then \
 		echo "missing cfn-lint: pip install cfn-lint"; missing=1; fi; \
+	if ! python3 -c 'import boto3' >/dev/null 2>&1; then \
+		echo "missing boto3 (the Python examples' tests): pip install boto3"; missing=1; fi; \
+	if ! command -v node >/dev/null 2>&1; then \
+		echo "missing node (the Node.js example's tests): apt-get install -y nodejs npm"; missing=1; \
+	elif [ ! -d examples/node/node_modules/@aws-sdk/client-lambda ]; then \
+		echo "missing the Node.js example's packages: npm ci --prefix examples/node"; missing=1; fi; \
 	if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
 		&& ! command -v google-chrome >/dev/null 2>&1; then \
 		echo "missing chromium: apt-get install -y chromium"; missing=1; fi; \

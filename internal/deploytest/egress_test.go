@@ -22,7 +22,12 @@ var variants = []struct {
 	{"default", nil},
 	{"static-egress", map[string]string{"EnableStaticEgressIP": "true"}},
 	{"alarm-email", map[string]string{"AlarmEmail": "ops@example.com"}},
-	{"everything", map[string]string{"EnableStaticEgressIP": "true", "AlarmEmail": "ops@example.com"}},
+	{"reply-hook-name", map[string]string{"ReplyHookFunction": "saas-reply-hook"}},
+	{"reply-hook-arn", map[string]string{"ReplyHookFunction": "arn:aws:lambda:us-east-1:123456789012:function:saas-reply-hook:live"}},
+	{"everything", map[string]string{
+		"EnableStaticEgressIP": "true", "AlarmEmail": "ops@example.com",
+		"EventBusName": "platform-events", "ReplyHookFunction": "saas-reply-hook",
+	}},
 }
 
 // withDefaults returns the template with the given parameters' defaults

@@ -232,6 +232,13 @@ type function struct {
 // with stop; a test's cleanup also does.
 func start(tb testing.TB, name, bin string, env []string) *function {
 	tb.Helper()
+	return startCmd(tb, name, []string{bin}, filepath.Dir(bin), env)
+}
+
+// startCmd runs argv as the function name's execution environment, with
+// its code in taskRoot: a bootstrap, or an interpreter running a runtime.
+func startCmd(tb testing.TB, name string, argv []string, taskRoot string, env []string) *function {
+	tb.Helper()
 	logicalID := strings.ToUpper(name[:1]) + name[1:] + "Function"
 	fnName := "wxcomponent-" + testStage + "-" + logicalID
 	rt, err := lambdatest.Start("arn:aws:lambda:"+region+":123456789012:function:"+fnName, invokeTimeout)
@@ -239,14 +246,14 @@ func start(tb testing.TB, name, bin string, env []string) *function {
 		tb.Fatal(err)
 	}
 	f := &function{name: name, rt: rt, exited: make(chan struct{})}
-	f.cmd = exec.Command(bin)
-	f.cmd.Dir = filepath.Dir(bin)
+	f.cmd = exec.Command(argv[0], argv[1:]...)
+	f.cmd.Dir = taskRoot
 	f.cmd.Env = append(slices.Clip(env),
 		"AWS_LAMBDA_RUNTIME_API="+rt.Addr(),
 		"AWS_LAMBDA_FUNCTION_NAME="+fnName,
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/"+fnName,
 		"AWS_LAMBDA_LOG_STREAM_NAME="+time.Now().UTC().Format("2006/01/02")+"/[$LATEST]"+strings.ReplaceAll(lambdatest.NewRequestID(), "-", ""),
-		"LAMBDA_TASK_ROOT="+filepath.Dir(bin),
+		"LAMBDA_TASK_ROOT="+taskRoot,
 	)
 	f.cmd.Stdout = &f.out
 	f.cmd.Stderr = &f.out
@@ -409,6 +416,7 @@ var coldStartSamples = map[string]string{
 	routes.Authorize: "authorize-start",
 	routes.Message:   "message-text",
 	routes.Refresh:   "refresh-schedule",
+	routes.Token:     "token-component",
 }
 
 // BenchmarkColdStart measures each function's cold start, from process

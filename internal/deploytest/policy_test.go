@@ -51,15 +51,33 @@ func checkPolicies(tpl *yaml.Node) []string {
 			continue
 		}
 		for _, p := range policies.Content {
-			switch {
-			case managed[refName(p)]:
-			case p.Kind == yaml.MappingNode && len(p.Content) == 2 && p.Content[0].Value == "Statement":
-			default:
-				report("%s: policy at line %d is neither inline statements nor a managed policy of this template", id, p.Line)
+			for _, p := range conditional(p) {
+				switch {
+				case managed[refName(p)]:
+				case p.Kind == yaml.MappingNode && len(p.Content) == 2 && p.Content[0].Value == "Statement":
+				default:
+					report("%s: policy at line %d is neither inline statements nor a managed policy of this template", id, p.Line)
+				}
 			}
 		}
 	}
 	return problems
+}
+
+// conditional returns the policies p stands for: p itself, or for
+// !If [condition, a, b] the branches that are not AWS::NoValue.
+func conditional(p *yaml.Node) []*yaml.Node {
+	name, arg, ok := intrinsic(p)
+	if !ok || name != "Fn::If" || arg.Kind != yaml.SequenceNode || len(arg.Content) != 3 {
+		return []*yaml.Node{p}
+	}
+	var out []*yaml.Node
+	for _, branch := range arg.Content[1:] {
+		if refName(branch) != "AWS::NoValue" {
+			out = append(out, conditional(branch)...)
+		}
+	}
+	return out
 }
 
 // statements returns the statements of a policy's Statement: one mapping or

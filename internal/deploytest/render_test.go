@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -190,12 +191,17 @@ func (r *renderer) boolean(n *yaml.Node) (bool, error) {
 	return false, fmt.Errorf("line %d: %s is not a condition function", n.Line, name)
 }
 
-// value evaluates a literal or a reference to a parameter.
+// value evaluates a literal, a reference to a parameter, or Fn::Select
+// of Fn::Split of those.
 func (r *renderer) value(n *yaml.Node) (string, error) {
-	if name, arg, ok := intrinsic(n); ok {
+	name, arg, ok := intrinsic(n)
+	switch {
+	case ok && name == "Fn::Select":
+		return r.selectSplit(n, arg)
+	case ok:
 		v, isParam := r.params[arg.Value]
 		if name != "Ref" || !isParam {
-			return "", fmt.Errorf("line %d: only literals and parameters can be compared", n.Line)
+			return "", fmt.Errorf("line %d: only literals, parameters and Fn::Select of Fn::Split can be compared", n.Line)
 		}
 		return v, nil
 	}
@@ -203,6 +209,27 @@ func (r *renderer) value(n *yaml.Node) (string, error) {
 		return "", fmt.Errorf("line %d: not a scalar", n.Line)
 	}
 	return n.Value, nil
+}
+
+// selectSplit evaluates [index, Fn::Split [separator, value]].
+func (r *renderer) selectSplit(n, arg *yaml.Node) (string, error) {
+	if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
+		return "", fmt.Errorf("line %d: Fn::Select needs [index, list]", n.Line)
+	}
+	i, err := strconv.Atoi(arg.Content[0].Value)
+	split, list, ok := intrinsic(arg.Content[1])
+	if err != nil || !ok || split != "Fn::Split" || list.Kind != yaml.SequenceNode || len(list.Content) != 2 {
+		return "", fmt.Errorf("line %d: only Fn::Select [index, Fn::Split [separator, value]] is evaluated", n.Line)
+	}
+	v, err := r.value(list.Content[1])
+	if err != nil {
+		return "", err
+	}
+	parts := strings.Split(v, list.Content[0].Value)
+	if i < 0 || i >= len(parts) {
+		return "", fmt.Errorf("line %d: Fn::Select index %d out of %d", n.Line, i, len(parts))
+	}
+	return parts[i], nil
 }
 
 func TestRender(t *testing.T) {
@@ -214,6 +241,7 @@ Conditions:
   HasMail: !Not [{"Fn::Equals": [!Ref Mail, ""]}]
   Both: !And [!Condition IsOn, !Condition HasMail]
   Either: !Or [!Condition IsOn, !Condition HasMail]
+  MailOfA: !Equals [!Select [0, !Split ["@", !Ref Mail]], "a"]
 Resources:
   Always:
     Type: T
@@ -221,6 +249,7 @@ Resources:
       A: !If [IsOn, on, !Ref AWS::NoValue]
       B: {"Fn::If": [Either, [x, !If [Both, y, !Ref AWS::NoValue]], z]}
       C: !Sub "${AWS::StackName}-c"
+      D: !If [MailOfA, of-a, !Ref AWS::NoValue]
   OnlyOn: {Type: T, Condition: IsOn}
 Outputs:
   Mail: {Condition: HasMail, Value: !Ref Mail}
@@ -231,8 +260,9 @@ Outputs:
 	}{
 		{nil, `Always: {A: -, B: z} Mail: -`},
 		{map[string]string{"On": "true"}, `Always: {A: on, B: [x]} OnlyOn Mail: -`},
-		{map[string]string{"Mail": "a@b.c"}, `Always: {A: -, B: [x]} Mail: !Ref Mail`},
-		{map[string]string{"On": "true", "Mail": "a@b.c"}, `Always: {A: on, B: [x, y]} OnlyOn Mail: !Ref Mail`},
+		{map[string]string{"Mail": "a@b.c"}, `Always: {A: -, B: [x]} D: of-a Mail: !Ref Mail`},
+		{map[string]string{"Mail": "c@b.a"}, `Always: {A: -, B: [x]} Mail: !Ref Mail`},
+		{map[string]string{"On": "true", "Mail": "a@b.c"}, `Always: {A: on, B: [x, y]} D: of-a OnlyOn Mail: !Ref Mail`},
 	}
 	tpl, err := parseYAML([]byte(src))
 	if err != nil {
@@ -245,6 +275,9 @@ Outputs:
 		}
 		props := get(out, "Resources", "Always", "Properties")
 		got := "Always: {A: " + orDash(nodeString(get(props, "A"))) + ", B: " + nodeString(get(props, "B")) + "}"
+		if d := get(props, "D"); d != nil {
+			got += " D: " + nodeString(d)
+		}
 		if get(out, "Resources", "OnlyOn") != nil {
 			got += " OnlyOn"
 		}

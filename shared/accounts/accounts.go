@@ -24,10 +24,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
 	"github.com/wxcomponent/wxcomponent/shared/emf"
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
@@ -73,6 +75,7 @@ type Service struct {
 
 	metrics io.Writer
 	stage   string
+	events  lifecycle.Emitter
 }
 
 // Options configure a Service.
@@ -88,12 +91,15 @@ type Options struct {
 	Metrics io.Writer
 	// Stage, when set, is the metrics' one dimension (e.g. "prod").
 	Stage string
+	// Events, if set, is told of authorizations, permission changes and
+	// revocations (lifecycle events).
+	Events lifecycle.Emitter
 }
 
 // New returns a Service.
 func New(opts Options) *Service {
 	s := &Service{store: opts.Store, wx: opts.WeChat, tokens: opts.Tokens, now: opts.Now, log: opts.Logger,
-		waitExchange: 4 * time.Second, metrics: opts.Metrics, stage: opts.Stage}
+		waitExchange: 4 * time.Second, metrics: opts.Metrics, stage: opts.Stage, events: opts.Events}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -223,7 +229,10 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 	now := s.now()
 	expires := now.Add(time.Duration(info.ExpiresIn) * time.Second)
 	var moved string
+	var wasActive bool
+	var previous []int
 	a, err := store.UpdateAuthorizer(ctx, s.store, info.AuthorizerAppID, func(a *store.Authorizer) error {
+		wasActive, previous = a.Status == store.StatusActive, a.FuncInfo
 		a.ComponentAppID = s.tokens.ComponentAppID()
 		if info.AuthorizerRefreshToken != "" {
 			a.RefreshToken = info.AuthorizerRefreshToken
@@ -242,6 +251,11 @@ func (s *Service) exchange(ctx context.Context, code, customerRef string) (store
 	}
 	s.log.InfoContext(ctx, "account authorized", "authorizer_appid", a.AppID, "func_info", a.FuncInfo, "customer_ref", a.CustomerRef)
 	s.reportMove(ctx, a, moved)
+	if wasActive && !slices.Equal(previous, a.FuncInfo) {
+		lifecycle.Emit(ctx, s.events, s.log, lifecycle.PermissionsUpdated{Account: lifecycle.AccountOf(a), FuncInfo: a.FuncInfo, PreviousFuncInfo: previous})
+	} else {
+		lifecycle.Emit(ctx, s.events, s.log, lifecycle.Authorized{Account: lifecycle.AccountOf(a), FuncInfo: a.FuncInfo, AuthorizedAt: a.AuthorizedAt})
+	}
 	return a, nil
 }
 
@@ -299,6 +313,7 @@ func (s *Service) bind(ctx context.Context, appID, customerRef string) (Result, 
 			return Result{}, fmt.Errorf("bind %s to its customer: %w", appID, err)
 		}
 		s.reportMove(ctx, a, moved)
+		lifecycle.Emit(ctx, s.events, s.log, lifecycle.Authorized{Account: lifecycle.AccountOf(a), FuncInfo: a.FuncInfo, AuthorizedAt: a.AuthorizedAt})
 	}
 	return Result{Authorizer: a, Profile: s.profile(ctx, appID)}, nil
 }
@@ -359,7 +374,7 @@ func ProfileOf(appID string, info wechat.AuthorizerInfo, now time.Time) store.Pr
 // authorization is ignored, and so is one for an account the platform never
 // stored.
 func (s *Service) Revoke(ctx context.Context, appID string, at time.Time) error {
-	_, err := status.Revoke(ctx, s.store, appID, status.Reason{Cause: status.CauseUnauthorizedPush, At: at})
+	a, err := status.Revoke(ctx, s.store, appID, status.Reason{Cause: status.CauseUnauthorizedPush, At: at})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.log.WarnContext(ctx, "revocation of an unknown account", "authorizer_appid", appID)
@@ -371,5 +386,6 @@ func (s *Service) Revoke(ctx context.Context, appID string, at time.Time) error 
 		return err
 	}
 	s.log.InfoContext(ctx, "account revoked", "authorizer_appid", appID)
+	lifecycle.Emit(ctx, s.events, s.log, lifecycle.Revoked{Account: lifecycle.AccountOf(a), Reason: lifecycle.ReasonUnauthorizedPush})
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 )
@@ -43,7 +44,7 @@ func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
 	}
 	log := NewLogger(os.Stdout)
 	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{})
-	p, err := New(Options{Config: cfg, Store: st, Logger: log, Stage: os.Getenv("STAGE")})
+	p, err := New(Options{Config: cfg, Store: st, Logger: log, Stage: os.Getenv("STAGE"), Events: eventbus.EmitterFromEnv(awsCfg, os.Getenv)})
 	if err != nil {
 		return nil, err
 	}

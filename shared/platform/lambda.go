@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
 // StartHTTPFunction runs an API Gateway (HTTP API, payload 2.0) Lambda
@@ -45,4 +47,11 @@ func StartRefreshFunction() {
 		_, err := p.RunRefresh(ctx)
 		return err
 	})
+}
+
+// StartTokenFunction runs the token function, which other Lambdas invoke
+// for a valid token (package tokenfunc), and never returns.
+func StartTokenFunction() {
+	p := coldStart(routes.Token)
+	lambda.Start(p.TokenHandler())
 }

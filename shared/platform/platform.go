@@ -7,21 +7,24 @@ package platform
 import (
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/miniprogram"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
+	"github.com/wxcomponent/wxcomponent/shared/tokenfunc"
 	"github.com/wxcomponent/wxcomponent/shared/tokens"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
@@ -71,6 +74,8 @@ type Options struct {
 	// the accounts'); nil means standard output, where Lambda's log agent
 	// picks them up.
 	Metrics io.Writer
+	// Events, if set, receives the accounts' lifecycle events.
+	Events lifecycle.Emitter
 }
 
 // New builds a Platform. Without the message token and EncodingAESKey
@@ -114,6 +119,7 @@ func New(opts Options) (*Platform, error) {
 		ComponentAppID: cfg.ComponentAppID,
 		Now:            now,
 		Logger:         log,
+		Events:         opts.Events,
 	})
 	api := wechat.NewAuthorizers(wx, src)
 	mp := miniprogram.New(miniprogram.Options{Store: opts.Store, API: api, Library: wx, Tokens: src, Now: now, Logger: log})
@@ -126,7 +132,7 @@ func New(opts Options) (*Platform, error) {
 		Crypter:      crypter,
 		Tokens:       src,
 		API:          api,
-		Accounts:     accounts.New(accounts.Options{Store: opts.Store, WeChat: wx, Tokens: src, Now: now, Logger: log, Metrics: opts.Metrics, Stage: opts.Stage}),
+		Accounts:     accounts.New(accounts.Options{Store: opts.Store, WeChat: wx, Tokens: src, Now: now, Logger: log, Metrics: opts.Metrics, Stage: opts.Stage, Events: opts.Events}),
 		MiniPrograms: mp,
 		Messages:     messages,
 		Logger:       log,
@@ -194,6 +200,17 @@ func (p *Platform) MessageHandler() (http.Handler, error) {
 		Now:       p.Now,
 		Logger:    p.Logger,
 	}), nil
+}
+
+// TokenHandler is the token function's handler: tokens for other Lambdas,
+// refreshed on demand.
+func (p *Platform) TokenHandler() *tokenfunc.Handler {
+	return tokenfunc.New(tokenfunc.Options{
+		Tokens:   p.Tokens,
+		Expiries: p.Store,
+		Logger:   p.Logger,
+		Now:      p.Now,
+	})
 }
 
 // Handler returns the handler of one HTTP function, which routes its own

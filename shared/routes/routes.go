@@ -9,6 +9,8 @@ const (
 	Authorize = "authorize"
 	Message   = "message"
 	Refresh   = "refresh"
+	// Token is invoked by other Lambdas through IAM; it has no route.
+	Token = "token"
 )
 
 // Route is one API Gateway route.
@@ -21,8 +23,8 @@ type Route struct {
 // Pattern is the route as a net/http ServeMux pattern.
 func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
-// All is every HTTP route of the platform. The refresh function has none:
-// EventBridge Scheduler invokes it directly.
+// All is every HTTP route of the platform. The refresh and token functions
+// have none: EventBridge Scheduler invokes the one, other Lambdas the other.
 var All = []Route{
 	{Ticket, "POST", "/wechat/component/ticket"},
 	{Authorize, "GET", "/wechat/authorize"},

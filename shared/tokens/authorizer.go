@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/accounts/status"
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
@@ -264,6 +265,7 @@ func (s *Source) markRevoked(ctx context.Context, l *heldLease, a store.Authoriz
 	}
 	s.forgetAccount(a.AppID)
 	s.log.WarnContext(ctx, "account no longer authorizes the platform", "authorizer_appid", a.AppID, "err", cause)
+	lifecycle.Emit(ctx, s.events, s.log, lifecycle.Revoked{Account: lifecycle.AccountOf(revoked), Reason: lifecycle.ReasonNotAuthorized})
 	return revoked, Current, fmt.Errorf("%s: %w", a.AppID, errors.Join(ErrRevoked, cause))
 }
 
@@ -301,6 +303,7 @@ func (s *Source) recover(ctx context.Context, l *heldLease, a store.Authorizer, 
 			return a, fmt.Errorf("restore refresh token of %s: %w", a.AppID, errors.Join(cause, err))
 		}
 		s.log.InfoContext(ctx, "refresh token recovered from the authorizer list", "authorizer_appid", a.AppID)
+		lifecycle.Emit(ctx, s.events, s.log, lifecycle.Recovered{Account: lifecycle.AccountOf(restored)})
 		return restored, nil
 	}
 
@@ -314,6 +317,7 @@ func (s *Source) recover(ctx context.Context, l *heldLease, a store.Authorizer, 
 	}
 	s.forgetAccount(a.AppID)
 	s.log.WarnContext(ctx, "account must authorize again", "authorizer_appid", a.AppID, "reason", unrecoverable(listed, found))
+	lifecycle.Emit(ctx, s.events, s.log, lifecycle.NeedsReauth{Account: lifecycle.AccountOf(marked), Reason: lifecycle.ReasonRefreshRejected})
 	return marked, fmt.Errorf("%s: %w", a.AppID, errors.Join(ErrNeedsReauth, cause))
 }
 

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
@@ -78,6 +79,9 @@ type Options struct {
 	Logger         *slog.Logger     // nil: slog.Default()
 	// Owner names this process in leases; empty: a random id.
 	Owner string
+	// Events, if set, is told when a refresh finds an account revoked, in
+	// need of re-authorization, or recovered.
+	Events lifecycle.Emitter
 }
 
 // Source hands out tokens. It is safe for concurrent use.
@@ -89,6 +93,7 @@ type Source struct {
 	log    *slog.Logger
 	owner  string
 	jitter func() time.Duration
+	events lifecycle.Emitter
 
 	locks   keyedLocks
 	listing listing
@@ -107,6 +112,7 @@ func New(opts Options) *Source {
 		now:      opts.Now,
 		log:      opts.Logger,
 		owner:    opts.Owner,
+		events:   opts.Events,
 		accounts: make(map[string]store.Authorizer),
 		jitter:   drawJitter,
 		listing:  listing{sem: make(chan struct{}, 1)},

@@ -18,8 +18,14 @@ import (
 func Check(e Event, response []byte) error {
 	w := e.Want
 	if w.Status == 0 {
-		if got := strings.TrimSpace(string(response)); got != w.Result {
+		got := strings.TrimSpace(string(response))
+		if len(w.Contains) == 0 && got != w.Result {
 			return fmt.Errorf("%s: response %q, want %q", e.Name, got, w.Result)
+		}
+		for _, s := range w.Contains {
+			if !strings.Contains(got, s) {
+				return fmt.Errorf("%s: response does not contain %q: %q", e.Name, s, truncate(got, 300))
+			}
 		}
 		return nil
 	}

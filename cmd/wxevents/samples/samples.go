@@ -127,7 +127,7 @@ type Want struct {
 	// text message with this Content.
 	ReplyText string
 	// Result, for an event that is not an HTTP request, is the function's
-	// whole response payload.
+	// whole response payload; with Contains instead, substrings of it.
 	Result string
 }
 
@@ -207,6 +207,13 @@ func Events(start time.Time) ([]Event, error) {
 	b.events = append(b.events, Event{
 		Name: "refresh-schedule", Function: routes.Refresh, At: at(8),
 		Payload: []byte("{}\n"), Want: Want{Result: "null"},
+	})
+	// Another Lambda of the platform asks the token function for the
+	// component token (any token would do; the account's was revoked).
+	b.events = append(b.events, Event{
+		Name: "token-component", Function: routes.Token, At: at(9),
+		Payload: []byte(`{"component":true}` + "\n"),
+		Want:    Want{Contains: []string{`{"access_token":"`, `"expires_at":`}},
 	})
 	if b.err != nil {
 		return nil, b.err

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/wxcomponent/wxcomponent/internal/motoserver"
+	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
 )
@@ -105,5 +106,51 @@ func TestRejectedEntry(t *testing.T) {
 		aws.ToString(e.EventBusName) != "wechat" || e.Time.Unix() != 1348831860 ||
 		!strings.HasPrefix(aws.ToString(e.Detail), `{"authorizer_appid":"wx0000000000000a11","message":{`) {
 		t.Errorf("entry %+v", e)
+	}
+}
+
+// TestEmitToMoto puts a lifecycle event on a bus in moto_server and checks,
+// with an archive matching its detail type and detail, that rules see it.
+func TestEmitToMoto(t *testing.T) {
+	motoserver.Start(t)
+	ctx := t.Context()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := eventbridge.NewFromConfig(cfg)
+	bus, err := client.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("platform")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.CreateArchive(ctx, &eventbridge.CreateArchiveInput{
+		ArchiveName:    aws.String("revocations"),
+		EventSourceArn: bus.EventBusArn,
+		EventPattern: aws.String(`{"source":["wxcomponent"],"detail-type":["Account Revoked"],` +
+			`"detail":{"authorizer_appid":["wx0000000000000a11"],"customer_ref":["cust-42"],"reason":["unauthorized_push"]}}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := eventbus.EmitterFromEnv(cfg, func(name string) string { return map[string]string{eventbus.EnvBus: "platform"}[name] })
+	if em == nil {
+		t.Fatal("EmitterFromEnv returned nil with the bus set")
+	}
+	err = em.Emit(ctx, lifecycle.Revoked{
+		Account: lifecycle.Account{AuthorizerAppID: "wx0000000000000a11", CustomerRef: "cust-42"},
+		Reason:  lifecycle.ReasonUnauthorizedPush,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := client.DescribeArchive(ctx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("revocations")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if archive.EventCount != 1 {
+		t.Errorf("archive holds %d events, want 1", archive.EventCount)
+	}
+	if em := eventbus.EmitterFromEnv(cfg, func(string) string { return "" }); em != nil {
+		t.Errorf("no bus: emitter %v, want nil", em)
 	}
 }
