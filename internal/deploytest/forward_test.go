@@ -33,6 +33,9 @@ func TestMessageForwarding(t *testing.T) {
 			}
 			var puts []string
 			for _, policy := range items(get(fn, "Properties", "Policies")) {
+				if name := refName(policy); name != "" {
+					policy = get(tpl, "Resources", name, "Properties", "PolicyDocument")
+				}
 				for _, st := range statements(get(policy, "Statement")) {
 					if strings.Contains(scalar(get(st, "Action")), "events:PutEvents") {
 						puts = append(puts, nodeString(get(st, "Resource")))

@@ -22,7 +22,10 @@ import (
 const (
 	deletablePrefixes = "LEASE# DEDUP#"
 	authorizerPrefix  = "AUTHORIZER#"
-	tokenReaderPolicy = "TokenReaderPolicy"
+	// functionTokensPolicy is what the stack's functions use shared/tokens
+	// with; the policy other Lambdas get (TokenReaderPolicy) reads no secret
+	// at all (TestReaderPolicyIsReadOnly).
+	functionTokensPolicy = "FunctionTokensPolicy"
 )
 
 // dynamoWrites are the DynamoDB actions that change items.
@@ -37,7 +40,7 @@ var ssmParameter = regexp.MustCompile(`:parameter\$\{Prefix\}([a-z_]+)$`)
 // beyond what each function uses: deletes of anything but leases and seen
 // records, item writes without a partition-key condition, SSM reads other
 // than GetParameters of exact parameter names, a function's parameters other
-// than platform.Secrets gives it, TokenReaderPolicy's other than the
+// than platform.Secrets gives it, FunctionTokensPolicy's other than the
 // component's appid and AppSecret, and writes of authorizer items by the
 // message function other than the release check's test accounts.
 func checkLeastPrivilege(tpl *yaml.Node) []string {
@@ -48,10 +51,10 @@ func checkLeastPrivilege(tpl *yaml.Node) []string {
 	for id, res := range resources(tpl, "AWS::IAM::ManagedPolicy") {
 		managed[id] = statements(get(res, "Properties", "PolicyDocument", "Statement"))
 	}
-	if sts, ok := managed[tokenReaderPolicy]; !ok {
-		report("no %s for other Lambdas", tokenReaderPolicy)
-	} else if got := ssmSecrets(tokenReaderPolicy, sts, report); got != platform.TokenReaderSecrets {
-		report("%s: reads SSM parameters %q, want %q", tokenReaderPolicy, got.Params(), platform.TokenReaderSecrets.Params())
+	if sts, ok := managed[functionTokensPolicy]; !ok {
+		report("no %s for the functions", functionTokensPolicy)
+	} else if got := ssmSecrets(functionTokensPolicy, sts, report); got != platform.TokenReaderSecrets {
+		report("%s: reads SSM parameters %q, want %q", functionTokensPolicy, got.Params(), platform.TokenReaderSecrets.Params())
 	}
 
 	for id, res := range resources(tpl, "AWS::Serverless::Function") {
@@ -200,7 +203,7 @@ func TestCheckLeastPrivilege(t *testing.T) {
 		return `!Sub ["arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}` + name + `", {Prefix: /p/}]`
 	}
 	base := `Resources:
-  TokenReaderPolicy:
+  FunctionTokensPolicy:
     Type: AWS::IAM::ManagedPolicy
     Properties:
       PolicyDocument:
@@ -232,12 +235,12 @@ func TestCheckLeastPrivilege(t *testing.T) {
     Type: AWS::Serverless::Function
     Properties:
       Policies:
-        - !Ref TokenReaderPolicy
+        - !Ref FunctionTokensPolicy
   AuthorizeFunction:
     Type: AWS::Serverless::Function
     Properties:
       Policies:
-        - !Ref TokenReaderPolicy
+        - !Ref FunctionTokensPolicy
         - Statement:
             - Effect: Allow
               Action: ssm:GetParameters
@@ -280,15 +283,15 @@ func TestCheckLeastPrivilege(t *testing.T) {
 		{"every parameter by path", `Action: ssm:GetParameters
             Resource: [` + param("component_appid"), `Action: [ssm:GetParameters, ssm:GetParametersByPath]
             Resource: [` + param("component_appid"),
-			[]string{"TokenReaderPolicy: ssm:GetParametersByPath", "RefreshFunction: ssm:GetParametersByPath", "AuthorizeFunction: ssm:GetParametersByPath"}},
+			[]string{"FunctionTokensPolicy: ssm:GetParametersByPath", "RefreshFunction: ssm:GetParametersByPath", "AuthorizeFunction: ssm:GetParametersByPath"}},
 		{"every parameter under the prefix", param("component_appsecret") + `]
   PushSecrets`, `!Sub "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/p/*"]
   PushSecrets`,
-			[]string{"TokenReaderPolicy: SSM resource", "TokenReaderPolicy: reads SSM parameters", "RefreshFunction: SSM resource", "RefreshFunction: reads", "AuthorizeFunction: SSM resource", "AuthorizeFunction: reads"}},
+			[]string{"FunctionTokensPolicy: SSM resource", "FunctionTokensPolicy: reads SSM parameters", "RefreshFunction: SSM resource", "RefreshFunction: reads", "AuthorizeFunction: SSM resource", "AuthorizeFunction: reads"}},
 		{"state secret for token readers", param("component_appsecret") + `]
   PushSecrets`, param("component_appsecret") + `, ` + param("state_secret") + `]
   PushSecrets`,
-			[]string{`TokenReaderPolicy: reads SSM parameters ["component_appid" "component_appsecret" "state_secret"]`, "RefreshFunction: reads SSM parameters"}},
+			[]string{`FunctionTokensPolicy: reads SSM parameters ["component_appid" "component_appsecret" "state_secret"]`, "RefreshFunction: reads SSM parameters"}},
 		{"no state secret for authorize", "              Resource: " + param("state_secret"), "              Resource: " + param("component_appid"),
 			[]string{`AuthorizeFunction: reads SSM parameters ["component_appid" "component_appsecret"], want`}},
 		{"an unknown parameter", "              Resource: " + param("state_secret"), "              Resource: [" + param("state_secret") + ", " + param("other") + "]",
@@ -309,7 +312,7 @@ func TestCheckLeastPrivilege(t *testing.T) {
               Action: dynamodb:PutItem
               Resource: !GetAtt Table.Arn
 `, []string{`MessageFunction: ["dynamodb:PutItem"] without`}},
-		{"message with TokenReaderPolicy", "        - !Ref PushSecrets\n", "        - !Ref PushSecrets\n        - !Ref TokenReaderPolicy\n",
+		{"message with FunctionTokensPolicy", "        - !Ref PushSecrets\n", "        - !Ref PushSecrets\n        - !Ref FunctionTokensPolicy\n",
 			[]string{`MessageFunction: may write authorizer items under "AUTHORIZER#*"`}},
 	}
 	for _, tt := range tests {
