@@ -67,9 +67,12 @@ func (a *Authorizers) BatchGetUserInfo(ctx context.Context, authorizerAppID stri
 // withToken runs call with the account's token, and once more with a new
 // token if WeChat rejects the first.
 func withToken[T any](ctx context.Context, a *Authorizers, appID string, call func(token string) (T, error)) (T, error) {
+	var zero T
+	if appID == "" {
+		return zero, errNoAuthorizer
+	}
 	token, err := a.tokens.AccessToken(ctx, appID)
 	if err != nil {
-		var zero T
 		return zero, err
 	}
 	v, err := call(token)
