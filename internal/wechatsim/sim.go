@@ -152,6 +152,7 @@ type Sim struct {
 
 	faults faultTable
 	stats  callStats
+	m      merchantState
 	events eventLog
 	sent   sentLog
 }
