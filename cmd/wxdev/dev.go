@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/oauth"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/store/sqlite"
@@ -71,6 +73,10 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	} else if cfg, err = config.FromEnv(getenv); err != nil {
 		return err
 	}
+
+	// Any loopback page may receive identities locally: the home page's
+	// "try OAuth" link, and a SaaS under development.
+	cfg.OAuthRedirects = strings.Join(append(cfg.OAuthRedirectList(), oauth.Loopback), ",")
 
 	st, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "wxcomponent.db"), sqlite.Options{})
 	if err != nil {

@@ -31,6 +31,7 @@ func (d *devServer) routes() http.Handler {
 	mux.HandleFunc("GET /dev/state", d.stateJSON)
 	mux.HandleFunc("POST /dev/refresh", d.refreshNow)
 	mux.HandleFunc("POST /dev/release-check", d.releaseCheck)
+	mux.HandleFunc("GET "+IdentityPath, d.identity)
 	return mux
 }
 
@@ -44,7 +45,9 @@ type state struct {
 	Pushes         []wechatsim.Event   `json:"pushes,omitempty"`
 	ReleaseCheck   *wechatsim.Report   `json:"release_check,omitempty"`
 	Candidates     []wechatsim.Account `json:"-"`
-	Now            time.Time           `json:"now"`
+	// OAuthTry is where the "try OAuth" links send the identity.
+	OAuthTry string    `json:"-"`
+	Now      time.Time `json:"now"`
 }
 
 type tokenState struct {
@@ -98,6 +101,7 @@ func (d *devServer) home(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read state: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	s.OAuthTry = "http://" + r.Host + IdentityPath
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := homeTemplate.Execute(w, s); err != nil {

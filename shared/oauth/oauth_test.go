@@ -1,15 +1,11 @@
 package oauth_test
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,7 +22,6 @@ const (
 	noWebID   = "wx0a0b000000000002" // granted messages only
 	unknownID = "wx0a0b0000000000ff"
 	after     = "http://127.0.0.1:9/after"
-	pythonRef = "../../examples/oauth/verify_identity.py"
 )
 
 type flow struct {
@@ -115,27 +110,9 @@ func (f *flow) signIn(t *testing.T, scope, redirect, state string) (landing, cal
 	return location, callback
 }
 
-// pythonVerify runs the documented snippet on token at the simulated time.
 func pythonVerify(t *testing.T, token string, at time.Time) (map[string]any, error) {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Fatal("python3 is needed to test the documented snippet: install python3")
-	}
-	cmd := exec.Command("python3", pythonRef, token)
-	cmd.Env = append(os.Environ(), "WX_STATE_SECRET="+secret, fmt.Sprintf("WX_NOW=%d", at.Unix()))
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, errors.New(strings.TrimSpace(string(ee.Stderr)))
-		}
-		t.Fatal(err)
-	}
-	var id map[string]any
-	if err := json.Unmarshal(out, &id); err != nil {
-		t.Fatalf("snippet output %q: %v", out, err)
-	}
-	return id, nil
+	return merchanttest.PythonVerify(t, secret, token, at)
 }
 
 func TestUserInfoFlow(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/message"
+	"github.com/wxcomponent/wxcomponent/shared/oauth"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
@@ -126,8 +127,38 @@ func (p *Platform) TicketHandler() http.Handler {
 }
 
 // AuthorizeHandler is the authorize function's handler: the start page and
-// WeChat's redirect back.
+// WeChat's redirect back, and web authorization on behalf of accounts.
 func (p *Platform) AuthorizeHandler() http.Handler {
+	mux := http.NewServeMux()
+	web := p.OAuthHandler()
+	mux.Handle(oauth.StartPattern, web)
+	mux.Handle(oauth.CallbackPattern, web)
+	mux.Handle("/", p.authorizePages())
+	return mux
+}
+
+// OAuthHandler serves web authorization on behalf of an account (package
+// oauth).
+func (p *Platform) OAuthHandler() http.Handler {
+	openBase := wechat.DefaultMobileBase
+	if p.Config.MPBase != "" && p.Config.MPBase != wechat.DefaultMPBase {
+		// A simulator serves WeChat's pages on one origin.
+		openBase = p.Config.MPBase
+	}
+	return oauth.NewHandler(oauth.Options{
+		WeChat:           wechat.NewComponent(p.WeChat, p.Tokens),
+		Store:            p.Store,
+		ComponentAppID:   p.Config.ComponentAppID,
+		OpenBase:         openBase,
+		PublicURL:        p.Config.PublicURL,
+		StateSecret:      p.Config.StateSecret,
+		AllowedRedirects: p.Config.OAuthRedirectList(),
+		Now:              p.Now,
+		Logger:           p.Log,
+	})
+}
+
+func (p *Platform) authorizePages() http.Handler {
 	return authorize.NewHandler(authorize.Options{
 		Tokens:         p.Tokens,
 		WeChat:         p.WeChat,
