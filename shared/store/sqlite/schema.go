@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema creates the layout of schemaVersion. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
@@ -75,6 +75,23 @@ CREATE TABLE IF NOT EXISTS seen (
 
 -- One row per message handled: PurgeExpired must not scan them all.
 CREATE INDEX IF NOT EXISTS seen_expiry ON seen (expires_at);
+
+-- Since version 2: authorizers' JS-SDK tickets.
+CREATE TABLE IF NOT EXISTS js_tickets (
+	appid           TEXT NOT NULL,
+	type            TEXT NOT NULL,
+	ticket          TEXT NOT NULL CHECK (ticket <> ''),
+	expires_at      INTEGER NOT NULL,
+	next_refresh_at INTEGER NOT NULL,
+	used_at         INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	keep_until      INTEGER NOT NULL,
+	version         INTEGER NOT NULL,
+	PRIMARY KEY (appid, type)
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS js_tickets_due
+	ON js_tickets (next_refresh_at, appid, type) WHERE next_refresh_at > 0;
 `
 
 // migrate brings the database to schemaVersion inside one IMMEDIATE

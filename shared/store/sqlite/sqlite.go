@@ -221,6 +221,7 @@ func (s *Store) PurgeExpired(ctx context.Context) (int64, error) {
 		{`DELETE FROM component_tokens WHERE expires_at <= ?`, now.Add(-tokenPurgeAfter).Unix()},
 		{`DELETE FROM leases WHERE until_ms <= ?`, now.Add(-leasePurgeAfter).UnixMilli()},
 		{`DELETE FROM seen WHERE expires_at <= ?`, now.Unix()},
+		{`DELETE FROM js_tickets WHERE keep_until <= ?`, now.Unix()},
 	}
 	var total int64
 	for _, p := range purges {
