@@ -16,6 +16,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/jssdk"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/oauth"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
@@ -36,6 +37,9 @@ type Platform struct {
 	// API calls WeChat's business APIs on behalf of an authorizer appid.
 	API      *wechat.Authorizers
 	Accounts *accounts.Service
+	// JSSDK hands out wx.config fields and JS-SDK tickets of authorizers;
+	// nil when the store keeps no JS-SDK tickets.
+	JSSDK *jssdk.Tickets
 	// Messages routes every account's messages and events to the platform's
 	// handlers; register them before serving.
 	Messages *message.Router
@@ -101,13 +105,19 @@ func New(opts Options) (*Platform, error) {
 		Now:            now,
 		Logger:         log,
 	})
+	api := wechat.NewAuthorizers(wx, src)
+	var tickets *jssdk.Tickets
+	if st, ok := opts.Store.(jssdk.Store); ok {
+		tickets = jssdk.New(jssdk.Options{Store: st, API: api, Now: now, Logger: log})
+	}
 	return &Platform{
 		Config:   cfg,
 		Store:    opts.Store,
 		WeChat:   wx,
 		Crypter:  crypter,
 		Tokens:   src,
-		API:      wechat.NewAuthorizers(wx, src),
+		API:      api,
+		JSSDK:    tickets,
 		Accounts: accounts.New(opts.Store, wx, src, now, log),
 		Messages: message.NewRouter(),
 		Log:      log,

@@ -70,6 +70,9 @@ type Options struct {
 	Metrics io.Writer
 	// Stage, when set, is the metrics' one dimension (e.g. "prod").
 	Stage string
+	// After, when set, runs at the end of every run that had a usable
+	// component token: more renewals that ride on the job (JS-SDK tickets).
+	After func(ctx context.Context) error
 }
 
 // ComponentState is what a run found or did about the component token.
@@ -132,6 +135,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	usable, err := r.component(ctx, &sum)
 	if usable {
 		err = errors.Join(err, r.authorizers(ctx, sum.Start, &sum))
+	}
+	if usable && opts.After != nil {
+		err = errors.Join(err, opts.After(ctx))
 	}
 	sum.Duration = time.Since(wallStart)
 	if werr := writeEMF(r.metrics, sum, r.stage); werr != nil {
