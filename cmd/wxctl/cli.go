@@ -47,7 +47,9 @@ commands:
   recover             restore refresh tokens from WeChat's api_get_authorizer_list
   revoke <appid>      mark an account revoked and drop its tokens
   check-config        validate every setting and secret without printing any
+`
 
+const flagsUsage = `
 flags:
 `
 
@@ -56,7 +58,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*comman
 	fs := flag.NewFlagSet("wxctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage+merchantUsage+flagsUsage)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.opts.db, "db", getenv("WX_DB"), "embedded store file (the dev server's data/wxcomponent.db); env WX_DB")
@@ -88,6 +90,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*comman
 	want := map[string][2]int{ // command: min, max positional args
 		"status": {0, 0}, "accounts": {0, 0}, "refresh": {0, 1},
 		"recover": {0, 0}, "revoke": {1, 1}, "check-config": {0, 0},
+	}
+	for name, mc := range merchantCommands {
+		want[name] = [2]int{mc.minArgs, mc.maxArgs}
 	}
 	n, ok := want[c.name]
 	if !ok {

@@ -48,6 +48,9 @@ func (c *command) run(ctx context.Context, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if mc, ok := merchantCommands[c.name]; ok {
+			return mc.run(ctx, c, p, stdout)
+		}
 		switch c.name {
 		case "refresh":
 			return c.refresh(ctx, p, stdout)
