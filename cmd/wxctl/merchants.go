@@ -16,10 +16,11 @@ type merchantCommand struct {
 	run              func(ctx context.Context, c *command, p *platform.Platform, stdout io.Writer) error
 }
 
-const merchantUsage = `  clear-quota [appid]          reset the daily API quota of the component, or of an authorized account
-                               (clear_quota/v2; WeChat allows 10 resets per account a month)
-  option <appid> <name> [val]  read or set an account's option: location_report (0, 1, 2),
-                               voice_recognize (0, 1) or customer_service (0, 1)
+const merchantUsage = `  clear-quota [appid] reset the daily API quota of the component, or of one account
+                      (clear_quota/v2; WeChat allows 10 resets per account a month)
+  option <appid> <name> [value]
+                      read or set an account's option: location_report (0, 1, 2),
+                      voice_recognize (0, 1) or customer_service (0, 1)
 `
 
 var merchantCommands = map[string]merchantCommand{
