@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/internal/merchanttest"
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/oauth"
+	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
 const (
@@ -292,4 +294,16 @@ func get(t *testing.T, target string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+func TestPatternsMatchRoutes(t *testing.T) {
+	var got []string
+	for _, r := range routes.For(routes.Authorize) {
+		got = append(got, r.Pattern())
+	}
+	for _, want := range []string{oauth.StartPattern, oauth.CallbackPattern} {
+		if !slices.Contains(got, want) {
+			t.Errorf("routes.For(Authorize) = %v, want %s among them", got, want)
+		}
+	}
 }
