@@ -197,3 +197,44 @@ func TestSign(t *testing.T) {
 		t.Errorf("Sign = %s, want %s", got, want)
 	}
 }
+
+// TestLeaseHeldElsewhere: while another process fetches, a page waits for
+// its ticket instead of fetching too, and gives up with ErrBusy when the
+// holder never stores one.
+func TestLeaseHeldElsewhere(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	const lease = "jsticket#" + activeID + "#jsapi"
+	if err := e.Store.AcquireLease(ctx, lease, "other-process", e.Clock.Now().Add(jssdk.LeaseTTL)); err != nil {
+		t.Fatal(err)
+	}
+	var waited time.Duration
+	stuck := jssdk.New(jssdk.Options{Store: e.Store, API: e.API, Now: e.Clock.Now, Logger: merchanttest.Discard(),
+		Wait: func(_ context.Context, d time.Duration) error { waited += d; return nil }})
+	if _, err := stuck.Ticket(ctx, activeID, store.JSTicketJSAPI); !errors.Is(err, jssdk.ErrBusy) || waited < jssdk.LeaseTTL {
+		t.Fatalf("err = %v after waiting %s, want ErrBusy after %s", err, waited, jssdk.LeaseTTL)
+	}
+
+	// The holder stores a ticket while the page waits.
+	now := e.Clock.Now()
+	patient := jssdk.New(jssdk.Options{Store: e.Store, API: e.API, Now: e.Clock.Now, Logger: merchanttest.Discard(),
+		Wait: func(ctx context.Context, _ time.Duration) error {
+			_, err := e.Store.PutJSTicket(ctx, store.JSTicket{AppID: activeID, Type: store.JSTicketJSAPI, Ticket: "from-the-holder",
+				ExpiresAt: now.Add(2 * time.Hour), UpdatedAt: now})
+			if errors.Is(err, store.ErrConflict) {
+				return nil
+			}
+			return err
+		}})
+	got, err := patient.Ticket(ctx, activeID, store.JSTicketJSAPI)
+	if err != nil || got != "from-the-holder" {
+		t.Fatalf("Ticket = %q, %v; want the holder's", got, err)
+	}
+	if n := e.Sim.CallsFor(wechatsim.APIGetTicket, activeID); n != 0 {
+		t.Errorf("%d fetches while another process held the lease", n)
+	}
+	stored, _ := e.Store.GetJSTicket(ctx, activeID, store.JSTicketJSAPI)
+	if stored.UsedAt.IsZero() || stored.NextRefreshAt.IsZero() {
+		t.Errorf("the use of the holder's ticket is not recorded: %+v", stored)
+	}
+}

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -63,6 +64,10 @@ func (a *Authorizers) BatchGetUserInfo(ctx context.Context, authorizerAppID stri
 		return a.client.BatchGetUserInfo(ctx, token, users)
 	})
 }
+
+// errNoAuthorizer is returned for an empty authorizer appid, before any
+// token is looked up.
+var errNoAuthorizer = errors.New("wechat: empty authorizer appid")
 
 // withToken runs call with the account's token, and once more with a new
 // token if WeChat rejects the first.

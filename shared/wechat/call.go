@@ -3,7 +3,6 @@ package wechat
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -170,7 +169,3 @@ func (c *Client) doRaw(ctx context.Context, k *call) (Media, error) {
 	}
 	return m, nil
 }
-
-// errNoAuthorizer is returned for an empty authorizer appid, before any
-// token is looked up.
-var errNoAuthorizer = errors.New("wechat: empty authorizer appid")
