@@ -32,3 +32,21 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkVerify is what a SaaS pays to check one identity.
+func BenchmarkVerify(b *testing.B) {
+	const secret = "bench-state-secret-0123456789abcdef"
+	now := time.Unix(1_800_000_000, 0)
+	signed, err := sign(deriveKey(secret, identityPurpose), Identity{AppID: "wx0a0b000000000001", OpenID: "oV9z7ETAHYKaZweR22Jet8LUuI3V",
+		UnionID: "oUnxx6u4OIrKnKc2UVFvnhpw_3Cg", Scope: "snsapi_userinfo", Profile: &Profile{Nickname: "微信用户1", HeadImgURL: "https://thirdwx.qlogo.cn/x/132"},
+		Nonce: "n", times: times{IssuedAt: now.Unix(), ExpiresAt: now.Add(IdentityTTL).Unix()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Verify(secret, signed, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
