@@ -45,6 +45,8 @@ func (s *Sim) merchantRoutes(mux *http.ServeMux) {
 
 	// open.weixin.qq.com
 	mux.HandleFunc("GET /connect/oauth2/authorize", s.handleOAuthAuthorize)
+	// Control: wx.login inside a mini program.
+	mux.HandleFunc("POST /sim/jscode", s.handleJSCodeControl)
 	// api.weixin.qq.com
 	get("/sns/oauth2/component/access_token", s.handleOAuthAccessToken)
 	get("/sns/oauth2/component/refresh_token", s.handleOAuthRefreshToken)
@@ -68,6 +70,25 @@ func (s *Sim) merchantRoutes(mux *http.ServeMux) {
 	post("/cgi-bin/"+APITagsBatchUntag, s.business(APITagsBatchUntag, permUserManagement, OfficialAccount, s.tagging(false)))
 	post("/cgi-bin/"+APIMediaUpload, s.business(APIMediaUpload, permMedia, 0, s.upload(false)))
 	post("/cgi-bin/"+APIMaterialAdd, s.business(APIMaterialAdd, permMedia, 0, s.upload(true)))
+}
+
+// handleJSCodeControl is wx.login for a user of a mini program:
+// {"component_appid", "authorizer_appid", "openid" (optional)} -> {"code"}.
+func (s *Sim) handleJSCodeControl(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ComponentAppID  string `json:"component_appid"`
+		AuthorizerAppID string `json:"authorizer_appid"`
+		OpenID          string `json:"openid"`
+	}
+	if !readControl(w, r, &req) {
+		return
+	}
+	code, err := s.JSCode(req.ComponentAppID, req.AuthorizerAppID, req.OpenID)
+	if err != nil {
+		controlError(w, errorStatus(err), err)
+		return
+	}
+	reply(w, r, "", map[string]string{"code": code})
 }
 
 // businessCall is one checked business API request.

@@ -1,8 +1,10 @@
 package wechatsim
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -146,5 +148,44 @@ func TestJSTickets(t *testing.T) {
 	mp, _ := e.authorizerTokens(t, c, ledger)
 	if got := e.get(t, "/cgi-bin/ticket/getticket", url.Values{"access_token": {mp}, "type": {"jsapi"}}).outcome(); got != "errcode 48001" {
 		t.Errorf("mini program getticket: %s, want errcode 48001", got)
+	}
+}
+
+// TestJSCodeControl: wx.login through the control API gives a code that
+// jscode2session takes once.
+func TestJSCodeControl(t *testing.T) {
+	e := newEnv(t, Options{TicketInterval: -1})
+	c := e.componentToken(t)
+	e.authorizerTokens(t, c, ledger)
+	resp, err := http.Post(e.srv.URL+"/sim/jscode", "application/json",
+		strings.NewReader(`{"component_appid":"`+testAppID+`","authorizer_appid":"`+ledger+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Code string }
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil || out.Code == "" {
+		t.Fatalf("/sim/jscode: %v %+v", err, out)
+	}
+	login := func() apiAnswer {
+		return e.get(t, "/sns/component/jscode2session", url.Values{"appid": {ledger}, "js_code": {out.Code},
+			"grant_type": {"authorization_code"}, "component_appid": {testAppID}, "component_access_token": {c}})
+	}
+	acct, _ := e.sim.Account(ledger)
+	if a := login(); a.outcome() != "ok" || a.str("openid") != acct.Users[0] || a.str("session_key") == "" {
+		t.Fatalf("jscode2session = %v", a)
+	}
+	if got := login().outcome(); got != "errcode 40163" {
+		t.Errorf("second use: %s, want errcode 40163", got)
+	}
+	resp, err = http.Post(e.srv.URL+"/sim/jscode", "application/json",
+		strings.NewReader(`{"component_appid":"`+testAppID+`","authorizer_appid":"`+cafe+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("wx.login in an official account: %d, want 400", resp.StatusCode)
 	}
 }
