@@ -51,7 +51,7 @@ type spec struct {
 // commands is every command, in the order usage lists them.
 func commands() []spec {
 	var all []spec
-	for _, group := range [][]spec{linkCommands(), statusCommands(), accountCommands(), refreshCommands(), configCommands(), mpCommands()} {
+	for _, group := range [][]spec{linkCommands(), statusCommands(), accountCommands(), refreshCommands(), configCommands(), merchantCommands(), mpCommands()} {
 		all = append(all, group...)
 	}
 	return all

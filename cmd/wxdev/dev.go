@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/wxcomponent/wxcomponent/internal/devinfo"
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/oauth"
 	"github.com/wxcomponent/wxcomponent/shared/platform"
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/store"
@@ -95,6 +97,10 @@ func run(ctx context.Context, o options, getenv func(string) string, stdout io.W
 	} else if cfg, err = config.FromEnv(getenv); err != nil {
 		return err
 	}
+
+	// Any loopback page may receive identities locally: the home page's
+	// "try OAuth" link, and a SaaS under development.
+	cfg.OAuthRedirects = strings.Join(append(cfg.OAuthRedirectList(), oauth.Loopback), ",")
 
 	dbPath := filepath.Join(o.dataDir, "wxcomponent.db")
 	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})

@@ -37,6 +37,7 @@ func (d *devServer) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /dev/refresh", d.control(d.refreshNow))
 	mux.HandleFunc("POST /dev/release-check", d.control(d.releaseCheck))
 	mux.HandleFunc("POST /dev/authorize", d.control(d.authorizeDemo))
+	mux.HandleFunc("GET "+IdentityPath, d.identity)
 	return mux, nil
 }
 
@@ -52,7 +53,9 @@ type state struct {
 	Pushes         []wechatsim.Event   `json:"pushes,omitempty"`
 	ReleaseCheck   *wechatsim.Report   `json:"release_check,omitempty"`
 	Candidates     []wechatsim.Account `json:"-"`
-	Now            time.Time           `json:"now"`
+	// OAuthTry is where the "try OAuth" links send the identity.
+	OAuthTry string    `json:"-"`
+	Now      time.Time `json:"now"`
 	// Counts are the accounts by status.
 	Counts      map[string]int `json:"counts"`
 	LastRefresh *refreshRun    `json:"last_refresh,omitempty"`
@@ -143,6 +146,7 @@ func (d *devServer) home(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read state: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	s.OAuthTry = "http://" + r.Host + IdentityPath
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := homeTemplate.Execute(w, s); err != nil {

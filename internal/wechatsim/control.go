@@ -32,6 +32,7 @@ func (s *Sim) routes() *http.ServeMux {
 	get("/cgi-bin/"+APIUserInfo, s.handleUserInfo)
 	post("/cgi-bin/"+APIUserInfoBatchGet, s.handleUserInfoBatch)
 	s.wxaRoutes(mux)
+	s.merchantRoutes(mux)
 
 	// mp.weixin.qq.com (PC) and the mobile links (mp. and open.weixin.qq.com).
 	mux.HandleFunc("/cgi-bin/componentloginpage", s.handleAuthPage)

@@ -42,6 +42,14 @@ const (
 	codeCodeExpired        = 61010
 	codeInvalidComponent   = 61011
 	codeRefreshTokenReject = 61023
+	// Acting for merchants.
+	codeInvalidGrantType      = 40002
+	codeInvalidCode           = 40029
+	codeInvalidRefreshToken   = 40030
+	codeInvalidTemplateID     = 40037
+	codeCodeUsed              = 40163
+	codeMenuNone              = 46003
+	codeClearQuotaLimit       = 48006
 )
 
 // errmsg is WeChat's errmsg for code, before the " rid: …" WeChat appends.
@@ -107,6 +115,20 @@ func errmsg(code int) string {
 		return "invalid component"
 	case codeRefreshTokenReject:
 		return "refresh_token is invalid"
+	case codeInvalidGrantType:
+		return "invalid grant_type"
+	case codeInvalidCode:
+		return "invalid code"
+	case codeInvalidRefreshToken:
+		return "invalid refresh_token"
+	case codeInvalidTemplateID:
+		return "invalid template_id"
+	case codeCodeUsed:
+		return "code been used"
+	case codeMenuNone:
+		return "menu no exist"
+	case codeClearQuotaLimit:
+		return "forbid to clear quota because of reaching the limit"
 	default:
 		return "simulated error"
 	}

@@ -162,6 +162,7 @@ type Sim struct {
 
 	faults faultTable
 	stats  callStats
+	m      merchantState
 	events eventLog
 	sent   sentLog
 }

@@ -356,9 +356,11 @@ func TestPathsMatchRoutes(t *testing.T) {
 	for _, r := range routes.For(routes.Authorize) {
 		got = append(got, r.Pattern())
 	}
-	want := []string{"GET " + StartPath, "GET " + CallbackPath}
-	if !slices.Equal(got, want) {
-		t.Errorf("routes.For(Authorize) = %v, want %v", got, want)
+	// The function serves web authorization (package oauth) too.
+	for _, want := range []string{"GET " + StartPath, "GET " + CallbackPath} {
+		if !slices.Contains(got, want) {
+			t.Errorf("routes.For(Authorize) = %v, want %s among them", got, want)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/wxcomponent/wxcomponent/shared/oauth"
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
 )
 
@@ -42,6 +43,7 @@ const (
 	EnvPublicURL       = "WX_PUBLIC_URL"
 	EnvSSMPrefix       = "WX_SSM_PREFIX"
 	EnvPushWindow      = "WX_PUSH_WINDOW"
+	EnvOAuthRedirects  = "WX_OAUTH_REDIRECTS"
 )
 
 // The accepted range of the push window (WX_PUSH_WINDOW). Below a minute,
@@ -112,6 +114,12 @@ type Config struct {
 	// PublicURL is the platform's public base URL when requests do not carry
 	// it in Host (a CDN in front, a named API stage) (WX_PUBLIC_URL).
 	PublicURL string
+	// OAuthRedirects is the allow-list of redirect_uri prefixes that web
+	// authorization on behalf of an account may send identities to
+	// (WX_OAUTH_REDIRECTS), comma-separated; "loopback" admits any loopback
+	// address, for local runs. Empty: web authorization refuses every
+	// redirect_uri. A string, so that Configs stay comparable.
+	OAuthRedirects string
 	// SSMPrefix is the parameter path the secrets came from, always ending in
 	// "/"; empty when they came from the environment.
 	SSMPrefix string
@@ -179,6 +187,14 @@ func (c Config) Validate() error {
 	}
 	if w := c.PushWindow; w != 0 && (w < MinPushWindow || w > MaxPushWindow) {
 		errs = append(errs, fmt.Errorf("config: %s: %v is outside %v to %v", EnvPushWindow, w, MinPushWindow, MaxPushWindow))
+	}
+	for _, r := range c.OAuthRedirectList() {
+		if r == oauth.Loopback {
+			continue
+		}
+		if _, err := oauth.ParseAllowed(r); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", EnvOAuthRedirects, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -272,6 +288,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	c.Table = strings.TrimSpace(getenv(EnvTable))
 	c.AuthSuccessURL = strings.TrimSpace(getenv(EnvAuthSuccessURL))
 	c.PublicURL = strings.TrimSpace(getenv(EnvPublicURL))
+	c.OAuthRedirects = strings.Join(splitList(getenv(EnvOAuthRedirects)), ",")
 	var err error
 	if v := strings.TrimSpace(getenv(EnvPushWindow)); v != "" {
 		if c.PushWindow, err = time.ParseDuration(v); err != nil {
@@ -279,6 +296,21 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 	}
 	return errors.Join(err, c.Validate())
+}
+
+// OAuthRedirectList is OAuthRedirects as a list.
+func (c Config) OAuthRedirectList() []string { return splitList(c.OAuthRedirects) }
+
+// splitList splits a comma-separated setting, dropping space and empty
+// entries.
+func splitList(s string) []string {
+	var out []string
+	for e := range strings.SplitSeq(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func envOr(getenv func(string) string, name, def string) string {

@@ -18,9 +18,11 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/authorize"
 	"github.com/wxcomponent/wxcomponent/shared/config"
+	"github.com/wxcomponent/wxcomponent/shared/jssdk"
 	"github.com/wxcomponent/wxcomponent/shared/lifecycle"
 	"github.com/wxcomponent/wxcomponent/shared/message"
 	"github.com/wxcomponent/wxcomponent/shared/miniprogram"
+	"github.com/wxcomponent/wxcomponent/shared/oauth"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/ticket"
@@ -43,6 +45,9 @@ type Platform struct {
 	// MiniPrograms runs the mini programs' release pipeline; its handlers
 	// of WeChat's audit pushes are registered on Messages.
 	MiniPrograms *miniprogram.Service
+	// JSSDK hands out wx.config fields and JS-SDK tickets of authorizers;
+	// nil when the store keeps no JS-SDK tickets.
+	JSSDK *jssdk.Tickets
 	// Messages routes every account's messages and events to the platform's
 	// handlers; register them before serving.
 	Messages *message.Router
@@ -125,6 +130,10 @@ func New(opts Options) (*Platform, error) {
 	mp := miniprogram.New(miniprogram.Options{Store: opts.Store, API: api, Library: wx, Tokens: src, Now: now, Logger: log})
 	messages := message.NewRouter()
 	mp.Register(messages)
+	var tickets *jssdk.Tickets
+	if st, ok := opts.Store.(jssdk.Store); ok {
+		tickets = jssdk.New(jssdk.Options{Store: st, API: api, Now: now, Logger: log})
+	}
 	return &Platform{
 		Config:       cfg,
 		Store:        opts.Store,
@@ -132,6 +141,7 @@ func New(opts Options) (*Platform, error) {
 		Crypter:      crypter,
 		Tokens:       src,
 		API:          api,
+		JSSDK:        tickets,
 		Accounts:     accounts.New(accounts.Options{Store: opts.Store, WeChat: wx, Tokens: src, Now: now, Logger: log, Metrics: opts.Metrics, Stage: opts.Stage, Events: opts.Events}),
 		MiniPrograms: mp,
 		Messages:     messages,
@@ -166,8 +176,43 @@ func (p *Platform) TicketHandler() (http.Handler, error) {
 var errNoCrypter = errors.New("platform: no message token and EncodingAESKey loaded to open pushes with")
 
 // AuthorizeHandler is the authorize function's handler: the start page and
-// WeChat's redirect back.
+// WeChat's redirect back, and web authorization on behalf of accounts.
 func (p *Platform) AuthorizeHandler() (http.Handler, error) {
+	pages, err := p.authorizePages()
+	if err != nil {
+		return nil, err
+	}
+	web := p.OAuthHandler()
+	mux := http.NewServeMux()
+	mux.Handle(authorize.StartPattern, pages)
+	mux.Handle(authorize.CallbackPattern, pages)
+	mux.Handle(oauth.StartPattern, web)
+	mux.Handle(oauth.CallbackPattern, web)
+	return mux, nil
+}
+
+// OAuthHandler serves web authorization on behalf of an account (package
+// oauth).
+func (p *Platform) OAuthHandler() http.Handler {
+	openBase := wechat.DefaultMobileBase
+	if p.Config.MPBase != "" && p.Config.MPBase != wechat.DefaultMPBase {
+		// A simulator serves WeChat's pages on one origin.
+		openBase = p.Config.MPBase
+	}
+	return oauth.NewHandler(oauth.Options{
+		WeChat:           wechat.NewComponent(p.WeChat, p.Tokens),
+		Store:            p.Store,
+		ComponentAppID:   p.Config.ComponentAppID,
+		OpenBase:         openBase,
+		PublicURL:        p.Config.PublicURL,
+		StateSecret:      p.Config.StateSecret,
+		AllowedRedirects: p.Config.OAuthRedirectList(),
+		Now:              p.Now,
+		Logger:           p.Logger,
+	})
+}
+
+func (p *Platform) authorizePages() (http.Handler, error) {
 	return authorize.NewHandler(authorize.Options{
 		Tokens:         p.Tokens,
 		WeChat:         p.WeChat,

@@ -7,8 +7,19 @@ import (
 )
 
 // RunRefresh runs the refresh job once: the component token, then every
-// authorizer that is due.
+// authorizer that is due, then the JS-SDK tickets in use that are due.
 func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
+	var after func(context.Context) error
+	if p.JSSDK != nil {
+		after = func(ctx context.Context) error {
+			sum, err := p.JSSDK.RefreshDue(ctx)
+			if sum.Due > 0 {
+				p.Logger.InfoContext(ctx, "JS-SDK tickets", "due", sum.Due, "refreshed", sum.Refreshed,
+					"idled", sum.Idled, "skipped", sum.Skipped, "failed", sum.Failed)
+			}
+			return err
+		}
+	}
 	return refresh.Run(ctx, refresh.Options{
 		Store:    p.Store,
 		Tokens:   p.Tokens,
@@ -18,5 +29,6 @@ func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
 		Stage:    p.Stage,
 		Metrics:  p.Metrics,
 		Accounts: p.Accounts,
+		After:    after,
 	})
 }

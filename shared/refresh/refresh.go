@@ -73,6 +73,9 @@ type Options struct {
 	// Accounts, when set, retries pushed authorizations whose exchange
 	// failed, once per run.
 	Accounts PendingRetrier
+	// After, when set, runs at the end of every run that had a usable
+	// component token: more renewals that ride on the job (JS-SDK tickets).
+	After func(ctx context.Context) error
 }
 
 // ComponentState is what a run found or did about the component token.
@@ -136,6 +139,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if usable {
 		err = errors.Join(err, r.authorizers(ctx, sum.Start, &sum))
 		err = errors.Join(err, retryPending(ctx, opts.Accounts, r.log))
+	}
+	if usable && opts.After != nil {
+		err = errors.Join(err, opts.After(ctx))
 	}
 	sum.Duration = time.Since(wallStart)
 	if werr := writeEMF(r.metrics, sum, r.stage); werr != nil {

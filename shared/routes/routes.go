@@ -29,6 +29,8 @@ var All = []Route{
 	{Ticket, "POST", "/wechat/component/ticket"},
 	{Authorize, "GET", "/wechat/authorize"},
 	{Authorize, "GET", "/wechat/preauth/callback"},
+	{Authorize, "GET", "/wechat/oauth/{appid}"},
+	{Authorize, "GET", "/wechat/oauth/{appid}/callback"},
 	{Message, "POST", "/wechat/{appid}/callback"},
 }
 

@@ -280,3 +280,62 @@ func EachAuthorizer(ctx context.Context, s Store, fn func(Authorizer) error) err
 		after = page[len(page)-1].AppID
 	}
 }
+
+// JS-SDK ticket types (cgi-bin/ticket/getticket?type=…).
+const (
+	JSTicketJSAPI = "jsapi"
+	JSTicketCard  = "wx_card"
+)
+
+// ErrEmptyJSTicket reports an attempt to store a JS-SDK ticket without the
+// ticket.
+var ErrEmptyJSTicket = errors.New("store: empty JS-SDK ticket")
+
+// JSTicketKeep is how long a JS-SDK ticket item outlives both its ticket's
+// expiry and its last use, so that an account's recent use is remembered
+// while it matters to the refresh job.
+const JSTicketKeep = 48 * time.Hour
+
+// JSTicket is an authorizer's JS-SDK ticket (jsapi_ticket or the wx_card
+// ticket), shared by every process of the platform like access tokens.
+type JSTicket struct {
+	AppID     string // authorizer appid
+	Type      string // JSTicketJSAPI or JSTicketCard
+	Ticket    string
+	ExpiresAt time.Time
+	// NextRefreshAt is when the refresh job should renew the ticket; zero
+	// means it is not renewed ahead (the account has not used it lately).
+	NextRefreshAt time.Time
+	// UsedAt is the last recorded use (recorded coarsely, not per call).
+	UsedAt    time.Time
+	UpdatedAt time.Time
+	// Version is the stored version; PutJSTicket writes only when the stored
+	// version equals this value, and stores Version+1.
+	Version int64
+}
+
+// KeepUntil is when the item may go: JSTicketKeep after the later of the
+// ticket's expiry and its last use.
+func (t JSTicket) KeepUntil() time.Time {
+	last := t.ExpiresAt
+	if t.UsedAt.After(last) {
+		last = t.UsedAt
+	}
+	return last.Add(JSTicketKeep)
+}
+
+// JSTickets keeps JS-SDK tickets. Both stores implement it (besides Store);
+// the conformance suite's RunJSTickets checks them.
+type JSTickets interface {
+	// PutJSTicket stores t if the stored version is t.Version, or the stored
+	// item is past its KeepUntil, or there is none; else ErrConflict. The
+	// stored version is the previous one plus 1. An empty Ticket gives
+	// ErrEmptyJSTicket and writes nothing. It returns t as stored.
+	PutJSTicket(ctx context.Context, t JSTicket) (JSTicket, error)
+	// GetJSTicket returns the item, whose ticket may have expired, or
+	// ErrNotFound when there is none or it is past its KeepUntil.
+	GetJSTicket(ctx context.Context, appID, typ string) (JSTicket, error)
+	// DueJSTickets returns up to limit tickets whose NextRefreshAt is
+	// non-zero and not after before, earliest first, reading only due items.
+	DueJSTickets(ctx context.Context, before time.Time, limit int) ([]JSTicket, error)
+}

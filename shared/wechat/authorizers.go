@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -64,12 +65,19 @@ func (a *Authorizers) BatchGetUserInfo(ctx context.Context, authorizerAppID stri
 	})
 }
 
+// errNoAuthorizer is returned for an empty authorizer appid, before any
+// token is looked up.
+var errNoAuthorizer = errors.New("wechat: empty authorizer appid")
+
 // withToken runs call with the account's token, and once more with a new
 // token if WeChat rejects the first.
 func withToken[T any](ctx context.Context, a *Authorizers, appID string, call func(token string) (T, error)) (T, error) {
+	var zero T
+	if appID == "" {
+		return zero, errNoAuthorizer
+	}
 	token, err := a.tokens.AccessToken(ctx, appID)
 	if err != nil {
-		var zero T
 		return zero, err
 	}
 	v, err := call(token)

@@ -174,6 +174,10 @@ type call struct {
 	path   string
 	query  url.Values // may carry a token; see redactURL
 	body   any        // JSON-encoded when non-nil
+	// raw, when non-nil, is sent as is with contentType (a multipart
+	// upload) instead of body.
+	raw         []byte
+	contentType string
 	// sideEffect marks a request that must not be repeated once WeChat may
 	// have acted on it. It is retried only when WeChat answered errcode -1,
 	// which means it did nothing, or when no connection could be made; any
@@ -238,8 +242,8 @@ type handler func(resp *http.Response) (keep, retry bool, err error)
 
 // do runs k with retries; handle reads each 2xx answer.
 func (c *Client) do(ctx context.Context, k *call, handle handler) error {
-	var body []byte
-	if k.body != nil {
+	body := k.raw
+	if k.raw == nil && k.body != nil {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		// WeChat shows message text as sent: keep <, > and & readable.
@@ -296,7 +300,10 @@ func (c *Client) attempt(ctx context.Context, k *call, body []byte, handle handl
 		cancel()
 		return false, fmt.Errorf("wechat %s: %w", k.api, redact(err))
 	}
-	if body != nil {
+	switch {
+	case k.contentType != "":
+		req.Header.Set("Content-Type", k.contentType)
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	resp, err := c.hc.Do(req)

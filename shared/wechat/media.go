@@ -1,7 +1,6 @@
 package wechat
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"mime"
@@ -18,29 +17,8 @@ import (
 // back as JSON too ({"video_url": …}), which is returned as the body with
 // its JSON content type.
 func (c *Client) GetMedia(ctx context.Context, accessToken, mediaID string) (io.ReadCloser, string, error) {
-	k := businessCall(http.MethodGet, "media/get", accessToken, url.Values{"media_id": {mediaID}}, nil)
-	var body io.ReadCloser
-	var contentType string
-	err := c.do(ctx, k, func(resp *http.Response) (keep, retry bool, err error) {
-		contentType = resp.Header.Get("Content-Type")
-		if !isJSONAnswer(contentType) {
-			body = resp.Body
-			return true, false, nil
-		}
-		data, retry, err := readLimited(k, resp.Body)
-		if err != nil {
-			return false, retry, err
-		}
-		if retry, err := checkEnvelope(k, data); err != nil {
-			return false, retry, err
-		}
-		body = io.NopCloser(bytes.NewReader(data))
-		return false, false, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return body, contentType, nil
+	m, err := c.doRaw(ctx, businessCall(http.MethodGet, "media/get", accessToken, url.Values{"media_id": {mediaID}}, nil))
+	return m.Body, m.ContentType, err
 }
 
 // isJSONAnswer reports whether a media/get answer is JSON rather than the

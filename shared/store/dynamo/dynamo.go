@@ -342,27 +342,37 @@ func (s *Store) ListAuthorizers(ctx context.Context, after string, limit int) ([
 // DueAuthorizers implements store.Store. It queries the sparse due index,
 // which holds only authorizers with a NextRefreshAt.
 func (s *Store) DueAuthorizers(ctx context.Context, before time.Time, limit int) ([]store.Authorizer, error) {
-	var list []store.Authorizer
+	list, err := queryDue(ctx, s, dueMarker, before, limit, decodeAuthorizer)
+	if err != nil {
+		return nil, fmt.Errorf("due authorizers: %w", err)
+	}
+	return list, nil
+}
+
+// queryDue reads up to limit items of the due index's partition marker
+// whose next_refresh_at is not after before, earliest first.
+func queryDue[T any](ctx context.Context, s *Store, marker string, before time.Time, limit int, decode func(item) (T, error)) ([]T, error) {
+	var list []T
 	in := &dynamodb.QueryInput{
 		TableName:                 s.table,
 		IndexName:                 aws.String("due"),
 		KeyConditionExpression:    aws.String("#due = :due AND #next <= :before"),
 		ExpressionAttributeNames:  map[string]string{"#due": "due", "#next": "next_refresh_at"},
-		ExpressionAttributeValues: item{":due": str(dueMarker), ":before": num(before.Unix())},
+		ExpressionAttributeValues: item{":due": str(marker), ":before": num(before.Unix())},
 		ScanIndexForward:          aws.Bool(true),
 	}
 	for len(list) < limit {
 		in.Limit = aws.Int32(int32(min(limit-len(list), math.MaxInt32)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("due authorizers: %w", err)
+			return nil, err
 		}
 		for _, it := range out.Items {
-			a, err := decodeAuthorizer(it)
+			v, err := decode(it)
 			if err != nil {
-				return nil, fmt.Errorf("due authorizers: %w", err)
+				return nil, err
 			}
-			list = append(list, a)
+			list = append(list, v)
 		}
 		if out.LastEvaluatedKey == nil {
 			break

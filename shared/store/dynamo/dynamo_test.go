@@ -122,6 +122,11 @@ func TestDynamo(t *testing.T) {
 	t.Run("Conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store { return newStore(t, now) })
 	})
+	t.Run("JSTicketConformance", func(t *testing.T) {
+		storetest.RunJSTickets(t, func(t *testing.T, now func() time.Time) storetest.JSTicketStore {
+			return newStore(t, now).Store
+		})
+	})
 	t.Run("Table", func(t *testing.T) { testTable(t, newStore(t, nil)) })
 	t.Run("Layout", func(t *testing.T) { testLayout(t, newStore(t, nil)) })
 }

@@ -7,11 +7,11 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations[v] brings a database at version v to v+1; a new file runs
 // them all.
-var migrations = []string{schema, upgradeFrom1, schemaAuthorize}
+var migrations = []string{schema, upgradeFrom1, schemaAuthorize, schemaJSSDK}
 
 // schema creates the layout of version 1. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
@@ -87,6 +87,25 @@ const upgradeFrom1 = `
 ALTER TABLE authorizers ADD COLUMN status_cause TEXT NOT NULL DEFAULT '';
 ALTER TABLE authorizers ADD COLUMN status_code INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE authorizers ADD COLUMN status_at INTEGER NOT NULL DEFAULT 0;
+`
+
+// schemaJSSDK is version 4: authorizers' JS-SDK tickets.
+const schemaJSSDK = `
+CREATE TABLE IF NOT EXISTS js_tickets (
+	appid           TEXT NOT NULL,
+	type            TEXT NOT NULL,
+	ticket          TEXT NOT NULL CHECK (ticket <> ''),
+	expires_at      INTEGER NOT NULL,
+	next_refresh_at INTEGER NOT NULL,
+	used_at         INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	keep_until      INTEGER NOT NULL,
+	version         INTEGER NOT NULL,
+	PRIMARY KEY (appid, type)
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS js_tickets_due
+	ON js_tickets (next_refresh_at, appid, type) WHERE next_refresh_at > 0;
 `
 
 // migrate brings the database to schemaVersion inside one IMMEDIATE

@@ -235,6 +235,7 @@ func (s *Store) PurgeExpired(ctx context.Context) (int64, error) {
 		{`DELETE FROM seen WHERE expires_at <= ?`, now.Unix()},
 		{`DELETE FROM nonces WHERE expires_at <= ?`, now.Unix()},
 		{`DELETE FROM pending_exchanges WHERE expires_at <= ?`, now.Add(-store.PendingRetention).Unix()},
+		{`DELETE FROM js_tickets WHERE keep_until <= ?`, now.Unix()},
 	}
 	var total int64
 	for _, p := range purges {

@@ -82,6 +82,12 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestJSTicketConformance(t *testing.T) {
+	storetest.RunJSTickets(t, func(t *testing.T, now func() time.Time) storetest.JSTicketStore {
+		return open(t, filepath.Join(t.TempDir(), "store.db"), now)
+	})
+}
+
 // childDBVar names the database a child test process counts in.
 const childDBVar = "WXCOMPONENT_SQLITE_CHILD_DB"
 
