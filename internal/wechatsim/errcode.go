@@ -43,13 +43,13 @@ const (
 	codeInvalidComponent   = 61011
 	codeRefreshTokenReject = 61023
 	// Acting for merchants.
-	codeInvalidGrantType      = 40002
-	codeInvalidCode           = 40029
-	codeInvalidRefreshToken   = 40030
-	codeInvalidTemplateID     = 40037
-	codeCodeUsed              = 40163
-	codeMenuNone              = 46003
-	codeClearQuotaLimit       = 48006
+	codeInvalidGrantType    = 40002
+	codeInvalidCode         = 40029
+	codeInvalidRefreshToken = 40030
+	codeInvalidTemplateID   = 40037
+	codeCodeUsed            = 40163
+	codeMenuNone            = 46003
+	codeClearQuotaLimit     = 48006
 )
 
 // errmsg is WeChat's errmsg for code, before the " rid: …" WeChat appends.
