@@ -77,7 +77,7 @@ func TestMerchantCommands(t *testing.T) {
 		{"it stays set", []string{"option", appID, "location_report"}, "location_report=2", false},
 		{"bad value", []string{"option", appID, "voice_recognize", "3"}, "takes [0 1]", true},
 		{"unknown option", []string{"option", appID, "colour"}, "unknown authorizer option", true},
-		{"missing name", []string{"option", appID}, "option takes 2 to 3 arguments", true},
+		{"missing name", []string{"option", appID}, "usage: wxctl option <appid> <name> [value]", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
