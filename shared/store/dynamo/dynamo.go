@@ -18,9 +18,20 @@
 //	seen message     DEDUP#<key>          DEDUP     expires_at
 //
 // Other attributes are snake_case; times are epoch seconds, lease ends epoch
-// milliseconds (until_ms). An authorizer carries due = "1" only while its
+// milliseconds (until_ms). An authorizer carries due only while its
 // NextRefreshAt is set, so the due index holds just the accounts the refresh
 // job must visit. Authorizers and profiles never carry ttl.
+//
+// # Due buckets
+//
+// A global secondary index partition takes about 1,000 writes a second, and
+// every refresh of an account writes its index entry twice (the claim and
+// the new token). So that a burst of refreshes spreads over many partitions
+// rather than one, due is one of [Options.DueBuckets] bucket names, "1" to
+// "N", chosen by a hash of the appid; [Store.DueAuthorizers] queries the
+// buckets in parallel and merges them. N may grow at any time (an account
+// moves to its new bucket at its next write, and the old buckets are still
+// read); it must not shrink below a bucket that still holds accounts.
 //
 // # Semantics
 //
@@ -37,8 +48,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,13 +66,17 @@ import (
 type Options struct {
 	// Now is the clock expiry is judged by; nil means time.Now.
 	Now func() time.Time
+	// DueBuckets is how many partitions of the due index the accounts are
+	// spread over (see the package documentation); 0 means 1.
+	DueBuckets int
 }
 
 // Store is a store.Store in a DynamoDB table. It is safe for concurrent use.
 type Store struct {
-	db    *dynamodb.Client
-	table *string
-	now   func() time.Time
+	db      *dynamodb.Client
+	table   *string
+	now     func() time.Time
+	buckets int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,11 +84,19 @@ var _ store.Store = (*Store)(nil)
 // New returns a Store on the named table, which must have the layout of the
 // package documentation.
 func New(client *dynamodb.Client, table string, opts Options) *Store {
-	s := &Store{db: client, table: aws.String(table), now: opts.Now}
+	s := &Store{db: client, table: aws.String(table), now: opts.Now, buckets: max(opts.DueBuckets, 1)}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	return s
+}
+
+// dueBucket is the due index partition of appID: "1" to "N". Bucket "1" is
+// also where every account was before the index was sharded.
+func (s *Store) dueBucket(appID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(appID))
+	return strconv.Itoa(int(h.Sum32()%uint32(s.buckets)) + 1)
 }
 
 // nowSec is the clock in epoch seconds, truncated: an expiry stored in whole
@@ -222,7 +248,10 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	b.time("expires_at", a.ExpiresAt)
 	b.time("next_refresh_at", a.NextRefreshAt)
 	if !a.NextRefreshAt.IsZero() {
-		b.s("due", dueMarker)
+		b.s("due", s.dueBucket(a.AppID))
+	}
+	if !a.RefreshingUntil.IsZero() {
+		b.time("refreshing_until", a.RefreshingUntil)
 	}
 	b.s("status", string(a.Status))
 	b.ints("func_info", a.FuncInfo)
@@ -278,6 +307,7 @@ func decodeAuthorizer(it item) (store.Authorizer, error) {
 		UpdatedAt:      d.time("updated_at"),
 		Version:        d.n("version"),
 	}
+	a.RefreshingUntil = d.time("refreshing_until")
 	if d.err != nil {
 		return store.Authorizer{}, fmt.Errorf("authorizer %s: %w", a.AppID, d.err)
 	}
@@ -320,28 +350,67 @@ func (s *Store) ListAuthorizers(ctx context.Context, after string, limit int) ([
 	return list[:min(limit, len(list))], nil
 }
 
-// DueAuthorizers implements store.Store. It queries the sparse due index,
-// which holds only authorizers with a NextRefreshAt.
+// DueAuthorizers implements store.Store. It queries every bucket of the
+// sparse due index at once, each for up to limit accounts, and keeps the
+// limit earliest of them.
 func (s *Store) DueAuthorizers(ctx context.Context, before time.Time, limit int) ([]store.Authorizer, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		list    []store.Authorizer
+		errOnce error
+	)
+	for b := 1; b <= s.buckets; b++ {
+		wg.Go(func() {
+			page, err := s.dueBucketQuery(ctx, strconv.Itoa(b), before, limit)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if errOnce == nil {
+					errOnce = err
+					cancel()
+				}
+				return
+			}
+			list = append(list, page...)
+		})
+	}
+	wg.Wait()
+	if errOnce != nil {
+		return nil, fmt.Errorf("due authorizers: %w", errOnce)
+	}
+	slices.SortFunc(list, func(a, b store.Authorizer) int {
+		return cmp.Or(a.NextRefreshAt.Compare(b.NextRefreshAt), cmp.Compare(a.AppID, b.AppID))
+	})
+	return list[:min(limit, len(list))], nil
+}
+
+// dueBucketQuery reads up to limit due accounts of one bucket, earliest first.
+func (s *Store) dueBucketQuery(ctx context.Context, bucket string, before time.Time, limit int) ([]store.Authorizer, error) {
 	var list []store.Authorizer
 	in := &dynamodb.QueryInput{
 		TableName:                 s.table,
 		IndexName:                 aws.String("due"),
 		KeyConditionExpression:    aws.String("#due = :due AND #next <= :before"),
 		ExpressionAttributeNames:  map[string]string{"#due": "due", "#next": "next_refresh_at"},
-		ExpressionAttributeValues: item{":due": str(dueMarker), ":before": num(before.Unix())},
+		ExpressionAttributeValues: item{":due": str(bucket), ":before": num(before.Unix())},
 		ScanIndexForward:          aws.Bool(true),
 	}
 	for len(list) < limit {
 		in.Limit = aws.Int32(int32(min(limit-len(list), math.MaxInt32)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("due authorizers: %w", err)
+			return nil, fmt.Errorf("bucket %s: %w", bucket, err)
 		}
 		for _, it := range out.Items {
 			a, err := decodeAuthorizer(it)
 			if err != nil {
-				return nil, fmt.Errorf("due authorizers: %w", err)
+				return nil, fmt.Errorf("bucket %s: %w", bucket, err)
 			}
 			list = append(list, a)
 		}
@@ -351,6 +420,42 @@ func (s *Store) DueAuthorizers(ctx context.Context, before time.Time, limit int)
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 	return list, nil
+}
+
+// ClaimDue implements store.Store: one UpdateItem that returns the claimed
+// item, and on refusal the item as it was, to tell a missing account from
+// one that is not claimable.
+func (s *Store) ClaimDue(ctx context.Context, appID string, before, until time.Time) (store.Authorizer, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        s.table,
+		Key:              key(authorizerPrefix+appID, skAuth),
+		UpdateExpression: aws.String("SET #claim = :until, #v = #v + :one"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND #status = :active AND #next > :zero AND #next <= :before" +
+			" AND (attribute_not_exists(#claim) OR #claim <= :now)"),
+		ExpressionAttributeNames: map[string]string{
+			"#claim": "refreshing_until", "#v": "version", "#status": "status", "#next": "next_refresh_at",
+		},
+		ExpressionAttributeValues: item{
+			":until": num(unix(until)), ":one": num(1), ":active": str(string(store.StatusActive)),
+			":zero": num(0), ":before": num(before.Unix()), ":now": num(s.nowSec()),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if old, ok := conditionFailed(err); ok {
+		if old == nil {
+			return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, store.ErrNotFound)
+		}
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, store.ErrConflict)
+	}
+	if err != nil {
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, err)
+	}
+	a, err := decodeAuthorizer(out.Attributes)
+	if err != nil {
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, err)
+	}
+	return a, nil
 }
 
 // PutProfile implements store.Store.

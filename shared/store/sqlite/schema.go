@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema creates the layout of schemaVersion. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS authorizers (
 	customer_ref    TEXT NOT NULL,
 	authorized_at   INTEGER NOT NULL,
 	updated_at      INTEGER NOT NULL,
-	version         INTEGER NOT NULL
+	version         INTEGER NOT NULL,
+	refreshing_until INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
 -- Only due accounts are in the index, so the refresh job reads nothing else.
@@ -77,6 +78,9 @@ CREATE TABLE IF NOT EXISTS seen (
 CREATE INDEX IF NOT EXISTS seen_expiry ON seen (expires_at);
 `
 
+// addRefreshingUntil brings a version 1 database to version 2.
+const addRefreshingUntil = `ALTER TABLE authorizers ADD COLUMN refreshing_until INTEGER NOT NULL DEFAULT 0;`
+
 // migrate brings the database to schemaVersion inside one IMMEDIATE
 // transaction, so two processes opening a new file at once create it once.
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -95,7 +99,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	case version > schemaVersion:
 		return fmt.Errorf("database schema version %d is newer than this program's %d", version, schemaVersion)
 	}
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
+	ddl := schema
+	if version == 1 {
+		ddl = addRefreshingUntil
+	}
+	if _, err := tx.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
