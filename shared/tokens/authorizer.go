@@ -64,29 +64,45 @@ func (o Outcome) String() string {
 func (s *Source) RefreshAuthorizer(ctx context.Context, authorizerAppID, stale string, wait bool) (a store.Authorizer, outcome Outcome, err error) {
 	lease := "authorizer#" + authorizerAppID
 	err = s.leased(ctx, lease, wait, func() error {
-		a, outcome, err = s.refreshAuthorizer(ctx, authorizerAppID, stale)
+		a, outcome, err = s.refreshAuthorizer(ctx, authorizerAppID, stale, wait)
 		return err
 	})
 	return a, outcome, err
 }
 
-func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (store.Authorizer, Outcome, error) {
-	a, err := s.store.GetAuthorizer(ctx, appID)
-	if errors.Is(err, store.ErrNotFound) {
-		return a, Current, fmt.Errorf("%s: %w", appID, ErrNotAuthorized)
+func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string, wait bool) (store.Authorizer, Outcome, error) {
+	waitUntil := time.Now().Add(LeaseTTL)
+	for {
+		a, err := s.store.GetAuthorizer(ctx, appID)
+		if errors.Is(err, store.ErrNotFound) {
+			return a, Current, fmt.Errorf("%s: %w", appID, ErrNotAuthorized)
+		}
+		if err != nil {
+			return a, Current, fmt.Errorf("read authorizer %s: %w", appID, err)
+		}
+		if err := statusErr(a); err != nil {
+			s.forgetAccount(appID)
+			return a, Current, err
+		}
+		if a.AccessToken != stale && s.accountFresh(a) && !a.NextRefreshAt.IsZero() {
+			return a, Current, nil
+		}
+		claimed, err := s.claimOnDemand(ctx, a, wait, waitUntil)
+		if errors.Is(err, errReadAgain) {
+			continue
+		}
+		if err != nil {
+			return a, Current, err
+		}
+		return s.renewOnDemand(ctx, claimed)
 	}
-	if err != nil {
-		return a, Current, fmt.Errorf("read authorizer %s: %w", appID, err)
-	}
-	if err := statusErr(a); err != nil {
-		s.forgetAccount(appID)
-		return a, Current, err
-	}
-	now := s.now()
-	if a.AccessToken != stale && s.accountFresh(a) && !a.NextRefreshAt.IsZero() {
-		return a, Current, nil
-	}
+}
 
+// renew fetches a new access token for a, the account as read, recovering
+// its refresh token or marking it when WeChat rejects it, and stores the
+// token under a's version; the write ends any refresh claim on it.
+func (s *Source) renew(ctx context.Context, a store.Authorizer) (store.Authorizer, Outcome, error) {
+	appID, now := a.AppID, s.now()
 	outcome := Refreshed
 	resp, err := s.fetchAuthorizerToken(ctx, appID, a.RefreshToken)
 	if wechat.Code(err) == codeNotAuthorized {
@@ -127,6 +143,7 @@ func (s *Source) refreshAuthorizer(ctx context.Context, appID, stale string) (st
 			cur.RefreshToken = resp.AuthorizerRefreshToken
 		}
 		cur.UpdatedAt = now
+		cur.RefreshingUntil = time.Time{}
 		return nil
 	})
 	if errors.Is(err, ErrSuperseded) {
