@@ -8,9 +8,16 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
+)
+
+// Bounds of the refresh settings: the template's parameters allow no more.
+const (
+	maxDueBuckets         = 256
+	maxRefreshConcurrency = 256
 )
 
 // FromAWS builds the platform as a Lambda function runs it: secrets from SSM
@@ -28,13 +35,25 @@ func FromAWS(ctx context.Context) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
+	buckets, err := intSetting(os.Getenv, EnvDueBuckets, maxDueBuckets)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	concurrency, err := intSetting(os.Getenv, EnvRefreshConcurrency, maxRefreshConcurrency)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
 	log := NewLogger(os.Stdout)
-	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{})
+	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{DueBuckets: buckets})
 	p, err := New(Options{Config: cfg, Store: st, Log: log})
 	if err != nil {
 		return nil, err
 	}
 	p.Stage = os.Getenv("STAGE")
 	p.AWS = awsCfg
+	p.Refresh.Concurrency = concurrency
+	if url := os.Getenv(EnvRefreshQueueURL); url != "" {
+		p.Refresh.Queue = sqsQueue{client: sqs.NewFromConfig(awsCfg), url: url}
+	}
 	return p, nil
 }

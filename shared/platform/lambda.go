@@ -37,12 +37,9 @@ func initFailed(function string, err error) {
 	os.Exit(1)
 }
 
-// StartRefreshFunction runs the scheduled refresh Lambda function and never
-// returns.
+// StartRefreshFunction runs the refresh Lambda function and never returns:
+// the scheduled run, and the workers of the batches it queues (SQS events).
 func StartRefreshFunction() {
 	p := coldStart("refresh")
-	lambda.Start(func(ctx context.Context) error {
-		_, err := p.RunRefresh(ctx)
-		return err
-	})
+	lambda.Start(p.handleRefreshEvent)
 }
