@@ -91,12 +91,16 @@ func New(client *dynamodb.Client, table string, opts Options) *Store {
 	return s
 }
 
-// dueBucket is the due index partition of appID: "1" to "N". Bucket "1" is
-// also where every account was before the index was sharded.
-func (s *Store) dueBucket(appID string) string {
+// dueBucket is the due index partition of appID.
+func (s *Store) dueBucket(appID string) string { return DueBucket(appID, s.buckets) }
+
+// DueBucket is the due index partition of appID among buckets (at least
+// 1): "1" to "N", by an FNV-1a hash. Bucket "1" is also where every account
+// was before the index was sharded. Models of the table's load use it.
+func DueBucket(appID string, buckets int) string {
 	h := fnv.New32a()
 	h.Write([]byte(appID))
-	return strconv.Itoa(int(h.Sum32()%uint32(s.buckets)) + 1)
+	return strconv.Itoa(int(h.Sum32()%uint32(max(buckets, 1))) + 1)
 }
 
 // nowSec is the clock in epoch seconds, truncated: an expiry stored in whole
