@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 )
 
 // StartHTTPFunction runs an API Gateway (HTTP API, payload 2.0) Lambda
@@ -20,7 +19,7 @@ func StartHTTPFunction(function string, newHandler func(*Platform) (http.Handler
 	if err != nil {
 		initFailed(function, err)
 	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+	lambda.Start(APIGatewayHandler(h))
 }
 
 func coldStart(function string) *Platform {
