@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -53,8 +52,8 @@ type apiRequest struct {
 
 // Invoke implements lambda.Handler.
 func (a apiGatewayV2) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	var ev apiRequest
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	ev, err := decodeEvent(payload)
+	if err != nil {
 		return nil, fmt.Errorf("API Gateway event: %w", err)
 	}
 	r, err := ev.request(ctx)
