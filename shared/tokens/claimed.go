@@ -33,12 +33,16 @@ var errReadAgain = errors.New("read the account again")
 // on-demand refresh: a write of RefreshingUntil under a's version, so that
 // a refresh job's ClaimDue refuses the account until the new token is
 // stored, and that the claim of a job that got there first is respected.
-// Such a claim is waited for (until waitUntil, wall-clock) when wait is set,
-// and reported as ErrBusy otherwise.
+// Such a claim is waited for when wait is set, and reported as ErrBusy
+// otherwise; so is an account still claimed, or written by others between
+// each read and claim, at waitUntil (wall-clock).
 func (s *Source) claimOnDemand(ctx context.Context, a store.Authorizer, wait bool, waitUntil time.Time) (store.Authorizer, error) {
+	if time.Now().After(waitUntil) {
+		return a, fmt.Errorf("%s: no claim before the wait ran out: %w", a.AppID, ErrBusy)
+	}
 	now := s.now()
 	if a.RefreshingUntil.After(now) {
-		if !wait || time.Now().After(waitUntil) {
+		if !wait {
 			return a, fmt.Errorf("%s claimed by a refresh job: %w", a.AppID, ErrBusy)
 		}
 		t := time.NewTimer(claimPoll)
