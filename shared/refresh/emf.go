@@ -43,10 +43,16 @@ func writeEMF(w io.Writer, sum Summary, stage string) error {
 		"Left":           sum.Left,
 		"Duration":       sum.Duration.Milliseconds(),
 	}
-	metrics := []emfMetric{
-		{"Due", "Count"}, {"Refreshed", "Count"}, {"Recovered", "Count"}, {"NeedsReauth", "Count"},
-		{"Revoked", "Count"}, {"Failed", "Count"}, {"Skipped", "Count"}, {"Left", "Count"}, {"Duration", "Milliseconds"},
+	var metrics []emfMetric
+	// A worker's batch (Work, no component state) was counted Due by the run
+	// that queued it: the metric counts it once.
+	if sum.Component != "" {
+		metrics = append(metrics, emfMetric{"Due", "Count"})
 	}
+	metrics = append(metrics,
+		emfMetric{"Refreshed", "Count"}, emfMetric{"Recovered", "Count"}, emfMetric{"NeedsReauth", "Count"},
+		emfMetric{"Revoked", "Count"}, emfMetric{"Failed", "Count"}, emfMetric{"Skipped", "Count"},
+		emfMetric{"Left", "Count"}, emfMetric{"Duration", "Milliseconds"})
 	if sum.Queued > 0 {
 		doc["Queued"] = sum.Queued
 		metrics = append(metrics, emfMetric{"Queued", "Count"})
