@@ -23,9 +23,7 @@ import (
 // it again, three times in all, about fifteen seconds from the first. The
 // handler's timing follows from that.
 //
-// # De-duplication: what it covers
-//
-// Every push of one message (by MsgId, or sender, time and event) gets the
+// De-duplication, and exactly what it covers. Every push of one message (by MsgId, or sender, time and event) gets the
 // same answer, and its handler runs once, for WeChat's retry pattern: a
 // first attempt, then retries five and ten seconds later, each arriving
 // after the previous one has answered, failed or is still running. It
