@@ -23,12 +23,13 @@ import (
 // it again, three times in all, about fifteen seconds from the first. The
 // handler's timing follows from that.
 //
-// De-duplication, and exactly what it covers. Every push of one message (by MsgId, or sender, time and event) gets the
-// same answer, and its handler runs once, for WeChat's retry pattern: a
-// first attempt, then retries five and ten seconds later, each arriving
-// after the previous one has answered, failed or is still running. It
-// costs one store write for a new message whose handler finishes within
-// the claim grace (a second of the usual path), two otherwise:
+// De-duplication, and exactly what it covers. Every push of one message
+// (by MsgId, or sender, time and event) gets the same answer, and its
+// handler runs once, for WeChat's retry pattern: a first attempt, then
+// retries five and ten seconds later, each arriving after the previous one
+// has answered, failed or is still running. It costs one store write for a
+// new message whose handler finishes within the claim grace (a second: the
+// usual path), two otherwise:
 //
 //   - A push created less than three seconds ago cannot be a retry. Its
 //     handler runs at once; the reply is then recorded with one write that
