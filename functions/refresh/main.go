@@ -1,5 +1,5 @@
 // Command refresh is the token-refresh Lambda function, invoked by an
-// EventBridge schedule.
+// EventBridge schedule and by the SQS queue of the batches it fans out.
 package main
 
 import (

@@ -32,6 +32,7 @@ func storedAuthorizer(a store.Authorizer, v int64) store.Authorizer {
 	a.ExpiresAt, a.NextRefreshAt = sec(a.ExpiresAt), sec(a.NextRefreshAt)
 	a.AuthorizedAt, a.UpdatedAt = sec(a.AuthorizedAt), sec(a.UpdatedAt)
 	a.Reason.At = sec(a.Reason.At)
+	a.RefreshingUntil = sec(a.RefreshingUntil)
 	a.Version = v
 	return a
 }
@@ -220,6 +221,26 @@ func dueTests() []test {
 			stored["wxnever"] = putAuthorizer(t, e, a)
 			wantDue(now, 10, "wxnever", "wxoldest", "wxnow")
 		}},
+		{"ManyEarliestFirst", func(t *testing.T, e *env) {
+			// Enough accounts that a sharded index holds some in every
+			// bucket: the merged answer is still one ordered list.
+			now := e.clock.Now()
+			var want []store.Authorizer
+			for i := range 40 {
+				a := newAuthorizer(fmt.Sprintf("wx%03d", (i*17)%40), now)
+				a.NextRefreshAt = now.Add(-time.Duration(40-i) * time.Minute)
+				want = append(want, putAuthorizer(t, e, a))
+			}
+			got, err := e.s.DueAuthorizers(e.ctx, now, 100)
+			wantErr(t, "due authorizers", err, nil)
+			wantEqual(t, "all due", got, want)
+			got, err = e.s.DueAuthorizers(e.ctx, now, 7)
+			wantErr(t, "due authorizers", err, nil)
+			wantEqual(t, "first 7", got, want[:7])
+			got, err = e.s.DueAuthorizers(e.ctx, now.Add(-30*time.Minute), 100)
+			wantErr(t, "due authorizers", err, nil)
+			wantEqual(t, "due half an hour ago", got, want[:11])
+		}},
 		{"OnlyAuthorizers", func(t *testing.T, e *env) {
 			now := e.clock.Now()
 			a := putAuthorizer(t, e, newAuthorizer("wxacct", now))
@@ -228,6 +249,95 @@ func dueTests() []test {
 			got, err := e.s.DueAuthorizers(e.ctx, now.Add(24*time.Hour), 10)
 			wantErr(t, "due authorizers", err, nil)
 			wantEqual(t, "due", got, []store.Authorizer{a})
+		}},
+	}
+}
+
+// claimTests check ClaimDue, the refresh job's one-write claim.
+func claimTests() []test {
+	return []test{
+		{"Conditions", func(t *testing.T, e *env) {
+			now := e.clock.Now()
+			until := now.Add(30 * time.Second)
+			put := func(id string, change func(a *store.Authorizer)) store.Authorizer {
+				a := newAuthorizer(id, now)
+				a.NextRefreshAt = now.Add(-time.Minute)
+				change(&a)
+				return putAuthorizer(t, e, a)
+			}
+			due := put("wxdue", func(*store.Authorizer) {})
+			put("wxlater", func(a *store.Authorizer) { a.NextRefreshAt = now.Add(time.Minute) })
+			put("wxnever", func(a *store.Authorizer) { a.NextRefreshAt = time.Time{} })
+			put("wxrevoked", func(a *store.Authorizer) { a.Status = store.StatusRevoked })
+			put("wxreauth", func(a *store.Authorizer) { a.Status = store.StatusNeedsReauth })
+			put("wxheld", func(a *store.Authorizer) { a.RefreshingUntil = now.Add(time.Second) })
+			lapsed := put("wxlapsed", func(a *store.Authorizer) { a.RefreshingUntil = now.Add(-time.Second) })
+
+			tests := []struct {
+				id   string
+				want error
+			}{
+				{"wxlater", store.ErrConflict},
+				{"wxnever", store.ErrConflict},
+				{"wxrevoked", store.ErrConflict},
+				{"wxreauth", store.ErrConflict},
+				{"wxheld", store.ErrConflict},
+				{"wxnone", store.ErrNotFound},
+			}
+			for _, tt := range tests {
+				before, _ := e.s.GetAuthorizer(e.ctx, tt.id)
+				_, err := e.s.ClaimDue(e.ctx, tt.id, now, until)
+				wantErr(t, "claim "+tt.id, err, tt.want)
+				after, _ := e.s.GetAuthorizer(e.ctx, tt.id)
+				wantEqual(t, tt.id+" after a refused claim", after, before)
+			}
+
+			for _, a := range []store.Authorizer{due, lapsed} {
+				got, err := e.s.ClaimDue(e.ctx, a.AppID, now, until)
+				wantErr(t, "claim "+a.AppID, err, nil)
+				want := a
+				want.RefreshingUntil, want.Version = time.Unix(until.Unix(), 0).UTC(), a.Version+1
+				wantEqual(t, "claimed "+a.AppID, got, want)
+				stored, err := e.s.GetAuthorizer(e.ctx, a.AppID)
+				wantErr(t, "get "+a.AppID, err, nil)
+				wantEqual(t, "stored "+a.AppID, stored, want)
+				_, err = e.s.ClaimDue(e.ctx, a.AppID, now, until)
+				wantErr(t, "claim "+a.AppID+" again", err, store.ErrConflict)
+			}
+
+			// The claim lapses at its end; a write that leaves
+			// RefreshingUntil zero ends it at once.
+			e.clock.Set(until)
+			got, err := e.s.ClaimDue(e.ctx, "wxdue", now, until.Add(30*time.Second))
+			wantErr(t, "claim after the first lapsed", err, nil)
+			got.RefreshingUntil = time.Time{}
+			got = putAuthorizer(t, e, got)
+			if !got.RefreshingUntil.IsZero() {
+				t.Errorf("written without a claim: RefreshingUntil %v", got.RefreshingUntil)
+			}
+			_, err = e.s.ClaimDue(e.ctx, "wxdue", now, until.Add(30*time.Second))
+			wantErr(t, "claim after the write", err, nil)
+		}},
+		{"OneWinner", func(t *testing.T, e *env) {
+			now := e.clock.Now()
+			a := newAuthorizer("wxacct", now)
+			a.NextRefreshAt = now
+			putAuthorizer(t, e, a)
+			errs := race(8, func(int) error {
+				_, err := e.s.ClaimDue(e.ctx, "wxacct", now, now.Add(time.Minute))
+				return err
+			})
+			won := 0
+			for _, err := range errs {
+				if err == nil {
+					won++
+				} else {
+					wantErr(t, "losing claim", err, store.ErrConflict)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d claims won, want 1", won)
+			}
 		}},
 	}
 }

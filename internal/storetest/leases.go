@@ -129,10 +129,14 @@ func contextTests() []test {
 				"GetAuthorizer":   func() error { _, err := e.s.GetAuthorizer(ctx, "a"); return err },
 				"ListAuthorizers": func() error { _, err := e.s.ListAuthorizers(ctx, "", 10); return err },
 				"DueAuthorizers":  func() error { _, err := e.s.DueAuthorizers(ctx, now, 10); return err },
-				"PutProfile":      func() error { return e.s.PutProfile(ctx, newProfile("a", now)) },
-				"GetProfile":      func() error { _, err := e.s.GetProfile(ctx, "a"); return err },
-				"AcquireLease":    func() error { return e.s.AcquireLease(ctx, "l", "o", now.Add(time.Minute)) },
-				"ReleaseLease":    func() error { return e.s.ReleaseLease(ctx, "l", "o") },
+				"ClaimDue": func() error {
+					_, err := e.s.ClaimDue(ctx, "a", now, now.Add(time.Minute))
+					return err
+				},
+				"PutProfile":   func() error { return e.s.PutProfile(ctx, newProfile("a", now)) },
+				"GetProfile":   func() error { _, err := e.s.GetProfile(ctx, "a"); return err },
+				"AcquireLease": func() error { return e.s.AcquireLease(ctx, "l", "o", now.Add(time.Minute)) },
+				"ReleaseLease": func() error { return e.s.ReleaseLease(ctx, "l", "o") },
 				"PutSeenIfAbsent": func() error {
 					_, err := e.s.PutSeenIfAbsent(ctx, "k", nil, now.Add(time.Minute))
 					return err

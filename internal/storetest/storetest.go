@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.S
 		{"ComponentToken", tokenTests()},
 		{"Authorizer", authorizerTests()},
 		{"DueAuthorizers", dueTests()},
+		{"ClaimDue", claimTests()},
 		{"ListAuthorizers", listTests()},
 		{"Profile", profileTests()},
 		{"Lease", leaseTests()},

@@ -23,6 +23,30 @@ import (
 // WeChat answers a push it got no answer to within five seconds by pushing
 // it again, three times in all, about fifteen seconds from the first. The
 // handler's timing follows from that.
+//
+// De-duplication, and exactly what it covers. Every push of one message
+// (by MsgId, or sender, time and event) gets the same answer, and its
+// handler runs once, for WeChat's retry pattern: a first attempt, then
+// retries five and ten seconds later, each arriving after the previous one
+// has answered, failed or is still running. It costs one store write for a
+// new message whose handler finishes within the claim grace (a second: the
+// usual path), two otherwise:
+//
+//   - A push created less than three seconds ago cannot be a retry. Its
+//     handler runs at once; the reply is then recorded with one write that
+//     fails if a record exists. A handler still running after the claim
+//     grace gets an in-flight claim written, long before the first retry.
+//   - Any other push (a retry, or a first attempt WeChat delivered late)
+//     claims the message before running the handler. It finds a recorded
+//     reply and answers with it, or an in-flight claim and waits for that
+//     attempt's reply (RetryWait; then it answers "success"), or a claim a
+//     failed attempt released, and runs the handler itself.
+//
+// Not covered: the same message delivered twice within the same few
+// seconds, which WeChat's retries never do. Both attempts then run the
+// handler; the second to finish answers with the first one's reply. And a
+// record that could not be written (the store failing) lets a retry run the
+// handler again.
 const (
 	// SeenTTL is the shortest time a message's de-duplication key, and the
 	// reply given to it, are kept: twice push.DefaultWindow. A push is
@@ -38,6 +62,16 @@ const (
 	DefaultRetryWait = 4 * time.Second
 	// ForwardTimeout bounds forwarding a message (Options.Forwarder).
 	ForwardTimeout = 2 * time.Second
+	// DefaultClaimGrace is how long a new message's handler runs before an
+	// in-flight claim is written for it: most handlers finish well within it
+	// and their message then costs one store write. It must stay well below
+	// WeChat's first retry, five seconds after the first attempt.
+	DefaultClaimGrace = time.Second
+	// freshWindow: a push whose message was created less than this before
+	// the handler's clock cannot be one of WeChat's retries, which come five
+	// and ten seconds after the first attempt; the margin covers two seconds
+	// of skew between WeChat's clock and ours.
+	freshWindow = 3 * time.Second
 	// accountCacheTTL is how long an account found active is believed active
 	// without reading the store again. WeChat stops pushing for an account
 	// once it revokes the platform, so a stale entry costs next to nothing.
@@ -75,8 +109,12 @@ type Options struct {
 	// Window is how far a push's query timestamp may be from Now; 0 means
 	// push.DefaultWindow.
 	Window time.Duration
-	Now    func() time.Time // nil: time.Now
-	Logger *slog.Logger     // nil: slog.Default()
+	// ClaimGrace is how long a new message's handler runs before its
+	// in-flight claim is written; 0 means DefaultClaimGrace, a negative
+	// value at once.
+	ClaimGrace time.Duration
+	Now        func() time.Time // nil: time.Now
+	Logger     *slog.Logger     // nil: slog.Default()
 }
 
 // Pattern is the route of the message URL; the account's appid is its path
@@ -94,6 +132,7 @@ type handler struct {
 	retryWait time.Duration
 	window    time.Duration
 	seenTTL   time.Duration
+	grace     time.Duration
 	now       func() time.Time
 	log       *slog.Logger
 
@@ -118,6 +157,7 @@ func NewHandler(opts Options) http.Handler {
 		forwarder: opts.Forwarder,
 		retryWait: opts.RetryWait,
 		window:    opts.Window,
+		grace:     opts.ClaimGrace,
 		now:       opts.Now,
 		log:       opts.Logger,
 		active:    make(map[string]activeAccount),
@@ -134,6 +174,12 @@ func NewHandler(opts Options) http.Handler {
 		h.retryWait = DefaultRetryWait
 	case h.retryWait < 0:
 		h.retryWait = 0
+	}
+	switch {
+	case h.grace == 0:
+		h.grace = DefaultClaimGrace
+	case h.grace < 0:
+		h.grace = 0
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -244,6 +290,15 @@ func (h *handler) serve(ctx context.Context, r *http.Request, appID, ts string) 
 	}
 
 	key := seenKey(&m)
+	if h.fresh(&m) {
+		var dup bool
+		res.value, dup, res.err = h.handleNew(ctx, &m, key, release, ts)
+		res.outcome = outcomeFor(res.value)
+		if dup {
+			res.outcome = outcomeRetry
+		}
+		return res, in.Query
+	}
 	prior, err := h.store.PutSeenIfAbsent(ctx, key, nil, h.now().Add(h.seenTTL))
 	switch {
 	case err == nil:
@@ -357,10 +412,102 @@ func seenKey(m *Message) string {
 	return "push#" + m.AppID + "#" + m.FromUserName + "#" + strconv.FormatInt(m.CreateTime, 10) + "#" + kind
 }
 
-// handle runs the message's handler (and the forwarder beside it) under
-// the claim on key and records what to answer. On failure the claim is
-// released, so that a retry of the push runs the handler again.
+// fresh reports whether m was created so recently that its push cannot be
+// one of WeChat's retries, which come five seconds or more after the
+// first attempt.
+func (h *handler) fresh(m *Message) bool {
+	return h.now().Unix()-m.CreateTime < int64(freshWindow/time.Second)
+}
+
+// handleNew handles a fresh push (see fresh), whose message no attempt
+// before it can have claimed, with one store write on the usual path: it
+// runs the handler and then records the reply under key with a write that
+// fails if a record exists. Only a handler still running after the claim
+// grace gets an in-flight claim meanwhile (a second write), so that WeChat's
+// first retry, due five seconds after this attempt, finds the claim and
+// waits for this reply instead of running the handler again.
+//
+// A record found at the end means the same message was delivered twice at
+// once (not WeChat's retry pattern): the handler ran twice, and this
+// attempt answers with the reply recorded first (dup), so that both
+// answers are the same.
+func (h *handler) handleNew(ctx context.Context, m *Message, key string, release bool, ts string) (value []byte, dup bool, err error) {
+	claim := h.claimAfter(ctx, key, h.grace)
+	value, err = h.run(ctx, m, release, ts)
+	claimed, prior := claim.stop()
+	switch {
+	case claimed:
+		// The claim is this attempt's: record or release it as a claimed
+		// attempt does.
+		value, err = h.record(ctx, m, key, value, err)
+		return value, false, err
+	case len(prior) > 0:
+		return prior, true, nil
+	case err != nil:
+		return nil, false, err // nothing recorded: a retry runs the handler again
+	}
+	prior, perr := h.store.PutSeenIfAbsent(context.WithoutCancel(ctx), key, value, h.now().Add(h.seenTTL))
+	switch {
+	case perr == nil:
+	case errors.Is(perr, store.ErrExists) && len(prior) > 0:
+		return prior, true, nil
+	default:
+		// The reply still goes out; only a retry would miss it.
+		h.log.WarnContext(ctx, "record message reply", "authorizer_appid", m.AppID, "err", perr)
+	}
+	return value, false, nil
+}
+
+// graceClaim is the in-flight claim handleNew writes when the handler
+// outlasts the grace period.
+type graceClaim struct {
+	timer *time.Timer
+	done  chan struct{}
+	owned bool   // the claim was written
+	prior []byte // the reply another attempt had recorded
+}
+
+// claimAfter writes the in-flight claim on key after grace, unless stopped
+// first.
+func (h *handler) claimAfter(ctx context.Context, key string, grace time.Duration) *graceClaim {
+	c := &graceClaim{done: make(chan struct{})}
+	c.timer = time.AfterFunc(grace, func() {
+		defer close(c.done)
+		prior, err := h.store.PutSeenIfAbsent(context.WithoutCancel(ctx), key, nil, h.now().Add(h.seenTTL))
+		switch {
+		case err == nil:
+			c.owned = true
+		case errors.Is(err, store.ErrExists):
+			c.prior = prior
+		default:
+			// Without the claim a retry may run the handler again; the
+			// reply is still recorded at the end.
+			h.log.WarnContext(ctx, "claim slow message", "err", err)
+		}
+	})
+	return c
+}
+
+// stop cancels the claim or waits for its write, and says whether it was
+// written and what other attempt's reply it found.
+func (c *graceClaim) stop() (owned bool, prior []byte) {
+	if c.timer.Stop() {
+		return false, nil
+	}
+	<-c.done
+	return c.owned, c.prior
+}
+
+// handle runs the message's handler under the claim on key and records
+// what to answer.
 func (h *handler) handle(ctx context.Context, m *Message, key string, release bool, ts string) ([]byte, error) {
+	value, err := h.run(ctx, m, release, ts)
+	return h.record(ctx, m, key, value, err)
+}
+
+// run runs the message's handler (and the forwarder beside it) and renders
+// what to answer.
+func (h *handler) run(ctx context.Context, m *Message, release bool, ts string) ([]byte, error) {
 	forwarded := h.forward(ctx, m)
 	reply, err := h.dispatch(ctx, m, release)
 	var value []byte
@@ -368,7 +515,12 @@ func (h *handler) handle(ctx context.Context, m *Message, key string, release bo
 		value, err = h.value(reply, m, ts)
 	}
 	forwarded()
+	return value, err
+}
 
+// record stores what a run under the claim on key answers. On failure the
+// claim is released, so that a retry of the push runs the handler again.
+func (h *handler) record(ctx context.Context, m *Message, key string, value []byte, err error) ([]byte, error) {
 	keep := context.WithoutCancel(ctx)
 	if err != nil {
 		if ferr := h.store.PutSeen(keep, key, nil, h.now()); ferr != nil {

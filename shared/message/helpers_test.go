@@ -59,6 +59,8 @@ type memStore struct {
 	store.Store
 	now func() time.Time
 
+	requests atomic.Int64 // every call, as a network store would count them
+
 	mu          sync.Mutex
 	authorizers map[string]store.Authorizer
 	profiles    map[string]store.Profile
@@ -92,6 +94,7 @@ func (s *memStore) GetProfile(_ context.Context, appID string) (store.Profile, e
 }
 
 func (s *memStore) GetAuthorizer(_ context.Context, appID string) (store.Authorizer, error) {
+	s.requests.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.authorizers[appID]
@@ -102,6 +105,7 @@ func (s *memStore) GetAuthorizer(_ context.Context, appID string) (store.Authori
 }
 
 func (s *memStore) PutSeenIfAbsent(_ context.Context, key string, value []byte, expiresAt time.Time) ([]byte, error) {
+	s.requests.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.seen[key]; ok && r.expires.After(s.now()) {
@@ -112,6 +116,7 @@ func (s *memStore) PutSeenIfAbsent(_ context.Context, key string, value []byte, 
 }
 
 func (s *memStore) PutSeen(_ context.Context, key string, value []byte, expiresAt time.Time) error {
+	s.requests.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seen[key] = seenRecord{bytes.Clone(value), expiresAt}
@@ -153,10 +158,15 @@ func serve(h http.Handler) *http.ServeMux {
 
 // textXML is a user's text message to the test account.
 func textXML(msgID int64, content string) []byte {
+	return textAt(msgID, testCreateTime, content)
+}
+
+// textAt is a text message created at the given epoch second.
+func textAt(msgID, created int64, content string) []byte {
 	return wxxml.Build(
 		wxxml.Text("ToUserName", accountName),
 		wxxml.Text("FromUserName", follower),
-		wxxml.Int("CreateTime", testCreateTime),
+		wxxml.Int("CreateTime", created),
 		wxxml.Text("MsgType", "text"),
 		wxxml.Text("Content", content),
 		wxxml.Int("MsgId", msgID),

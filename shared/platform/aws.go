@@ -8,6 +8,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
@@ -15,13 +16,19 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store/dynamo"
 )
 
-// TokenReaderSecrets are the secrets fetching a component token takes:
-// all that template.yaml's TokenReaderPolicy lets the platform's other
-// Lambdas read.
+// TokenReaderSecrets are the secrets fetching a component token takes: all
+// that template.yaml's FunctionTokensPolicy lets a function read for its
+// tokens.
 const TokenReaderSecrets = config.SecretComponentAppID | config.SecretComponentSecret
 
-// FromAWS builds the platform as one of the platform's other Lambdas runs
-// it to read tokens and call WeChat (with TokenReaderPolicy): the
+// Bounds of the refresh settings: the template's parameters allow no more.
+const (
+	maxDueBuckets         = 256
+	maxRefreshConcurrency = 256
+)
+
+// FromAWS builds the platform as Go code deployed with the stack's token
+// rights (FunctionTokensPolicy) runs it to read tokens and call WeChat: the
 // component's appid and AppSecret from SSM Parameter Store (WX_SSM_PREFIX),
 // state in DynamoDB (WX_TABLE). Call it once per cold start.
 func FromAWS(ctx context.Context) (*Platform, error) {
@@ -42,13 +49,25 @@ func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
+	buckets, err := intSetting(os.Getenv, EnvDueBuckets, maxDueBuckets)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	concurrency, err := intSetting(os.Getenv, EnvRefreshConcurrency, maxRefreshConcurrency)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
 	log := NewLogger(os.Stdout)
-	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{})
+	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{DueBuckets: buckets})
 	p, err := New(Options{Config: cfg, Store: st, Logger: log, Stage: os.Getenv("STAGE"), Events: eventbus.EmitterFromEnv(awsCfg, os.Getenv)})
 	if err != nil {
 		return nil, err
 	}
 	p.AWS = awsCfg
+	p.Refresh.Concurrency = concurrency
+	if url := os.Getenv(EnvRefreshQueueURL); url != "" {
+		p.Refresh.Queue = sqsQueue{client: sqs.NewFromConfig(awsCfg), url: url}
+	}
 	return p, nil
 }
 

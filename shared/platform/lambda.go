@@ -7,8 +7,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
@@ -22,7 +20,7 @@ func StartHTTPFunction(function string, newHandler func(*Platform) (http.Handler
 	if err != nil {
 		initFailed(function, err)
 	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+	lambda.Start(APIGatewayHandler(h))
 }
 
 func coldStart(function string) *Platform {
@@ -39,14 +37,11 @@ func initFailed(function string, err error) {
 	os.Exit(1)
 }
 
-// StartRefreshFunction runs the scheduled refresh Lambda function and never
-// returns.
+// StartRefreshFunction runs the refresh Lambda function and never returns:
+// the scheduled run, and the workers of the batches it queues (SQS events).
 func StartRefreshFunction() {
 	p := coldStart("refresh")
-	lambda.Start(func(ctx context.Context) error {
-		_, err := p.RunRefresh(ctx)
-		return err
-	})
+	lambda.Start(p.handleRefreshEvent)
 }
 
 // StartTokenFunction runs the token function, which other Lambdas invoke

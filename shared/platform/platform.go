@@ -63,6 +63,8 @@ type Platform struct {
 	// Metrics receives the refresh job's Embedded Metric Format lines; nil
 	// means standard output, where Lambda's log agent picks them up.
 	Metrics io.Writer
+	// Refresh tunes the refresh job.
+	Refresh RefreshSettings
 }
 
 // Options are the parts a Platform is built from.

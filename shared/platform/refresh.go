@@ -2,13 +2,26 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 )
 
-// RunRefresh runs the refresh job once: the component token, then every
-// authorizer that is due, then the JS-SDK tickets in use that are due.
-func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
+// RefreshSettings tune the refresh job (zero values: the job's defaults).
+type RefreshSettings struct {
+	// Concurrency is how many WeChat calls one invocation keeps in flight.
+	Concurrency int
+	// Queue, when set, takes the due accounts a run cannot finish in time.
+	Queue refresh.Queue
+}
+
+func (p *Platform) refreshOptions() refresh.Options {
 	var after func(context.Context) error
 	if p.JSSDK != nil {
 		after = func(ctx context.Context) error {
@@ -20,15 +33,105 @@ func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
 			return err
 		}
 	}
-	return refresh.Run(ctx, refresh.Options{
-		Store:    p.Store,
-		Tokens:   p.Tokens,
-		WeChat:   p.WeChat,
-		Now:      p.Now,
-		Logger:   p.Logger,
-		Stage:    p.Stage,
-		Metrics:  p.Metrics,
-		Accounts: p.Accounts,
-		After:    after,
-	})
+	return refresh.Options{
+		Store:       p.Store,
+		Tokens:      p.Tokens,
+		WeChat:      p.WeChat,
+		Now:         p.Now,
+		Logger:      p.Logger,
+		Stage:       p.Stage,
+		Metrics:     p.Metrics,
+		Accounts:    p.Accounts,
+		After:       after,
+		Concurrency: p.Refresh.Concurrency,
+		Queue:       p.Refresh.Queue,
+	}
+}
+
+// RunRefresh runs the refresh job once: the component token, then every
+// authorizer that is due, then the JS-SDK tickets in use that are due.
+func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
+	return refresh.Run(ctx, p.refreshOptions())
+}
+
+// WorkRefreshBatches refreshes the accounts of queued batches, one message
+// after the other, and names the messages to deliver again (SQS partial
+// batch responses, ReportBatchItemFailures): the malformed ones, which end
+// in the dead-letter queue, and those not worked through.
+func (p *Platform) WorkRefreshBatches(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+	var resp events.SQSEventResponse
+	for i, rec := range ev.Records {
+		if ctx.Err() != nil {
+			for _, r := range ev.Records[i:] {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+			break
+		}
+		if _, err := refresh.Work(ctx, p.refreshOptions(), []byte(rec.Body)); err != nil {
+			p.Logger.ErrorContext(ctx, "refresh batch not done", "message_id", rec.MessageId, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp
+}
+
+// refreshEvent is what invokes the refresh function: the schedule's "{}"
+// or a batch of queue messages.
+type refreshEvent struct {
+	Records []events.SQSMessage `json:"Records"`
+}
+
+// handleRefreshEvent runs the scheduled job for a schedule's event, and the
+// workers for an SQS event.
+func (p *Platform) handleRefreshEvent(ctx context.Context, payload json.RawMessage) (any, error) {
+	var ev refreshEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("refresh event: %w", err)
+	}
+	if len(ev.Records) == 0 {
+		_, err := p.RunRefresh(ctx)
+		return nil, err
+	}
+	for _, r := range ev.Records {
+		if r.EventSource != "aws:sqs" {
+			return nil, fmt.Errorf("refresh event: a record from %q, want aws:sqs", r.EventSource)
+		}
+	}
+	return p.WorkRefreshBatches(ctx, events.SQSEvent{Records: ev.Records}), nil
+}
+
+// sqsQueue sends refresh batches to an SQS queue.
+type sqsQueue struct {
+	client *sqs.Client
+	url    string
+}
+
+// Send implements refresh.Queue.
+func (q sqsQueue) Send(ctx context.Context, body []byte) error {
+	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))})
+	if err != nil {
+		return fmt.Errorf("send to %s: %w", q.url, err)
+	}
+	return nil
+}
+
+// Environment variables of the refresh settings, set by template.yaml.
+const (
+	EnvDueBuckets         = "WX_DUE_BUCKETS"
+	EnvRefreshConcurrency = "WX_REFRESH_CONCURRENCY"
+	EnvRefreshQueueURL    = "WX_REFRESH_QUEUE_URL"
+)
+
+// intSetting reads a whole number in [1, maxValue] from the environment; 0
+// when unset.
+func intSetting(getenv func(string) string, name string, maxValue int) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxValue {
+		return 0, fmt.Errorf("%s=%q: want a whole number from 1 to %d", name, v, maxValue)
+	}
+	return n, nil
 }

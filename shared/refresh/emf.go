@@ -33,7 +33,6 @@ type emfMetadata struct {
 func writeEMF(w io.Writer, sum Summary, stage string) error {
 	doc := map[string]any{
 		"ComponentAppID": sum.ComponentAppID,
-		"ComponentToken": string(sum.Component),
 		"Due":            sum.Due,
 		"Refreshed":      sum.Refreshed,
 		"Recovered":      sum.Recovered,
@@ -44,22 +43,39 @@ func writeEMF(w io.Writer, sum Summary, stage string) error {
 		"Left":           sum.Left,
 		"Duration":       sum.Duration.Milliseconds(),
 	}
-	metrics := []emfMetric{
-		{"Due", "Count"}, {"Refreshed", "Count"}, {"Recovered", "Count"}, {"NeedsReauth", "Count"},
-		{"Revoked", "Count"}, {"Failed", "Count"}, {"Skipped", "Count"}, {"Left", "Count"}, {"Duration", "Milliseconds"},
+	var metrics []emfMetric
+	// A worker's batch (Work, no component state) was counted Due by the run
+	// that queued it: the metric counts it once.
+	if sum.Component != "" {
+		metrics = append(metrics, emfMetric{"Due", "Count"})
+	}
+	metrics = append(metrics,
+		emfMetric{"Refreshed", "Count"}, emfMetric{"Recovered", "Count"}, emfMetric{"NeedsReauth", "Count"},
+		emfMetric{"Revoked", "Count"}, emfMetric{"Failed", "Count"}, emfMetric{"Skipped", "Count"},
+		emfMetric{"Left", "Count"}, emfMetric{"Duration", "Milliseconds"})
+	if sum.Queued > 0 {
+		doc["Queued"] = sum.Queued
+		metrics = append(metrics, emfMetric{"Queued", "Count"})
 	}
 	// Seconds left on the component token: an alarm on it catches a component
 	// that stopped renewing (no ticket, wrong secret) before tokens run out.
-	left := 0.0
-	if !sum.ComponentExpiresAt.IsZero() {
-		left = max(0, sum.ComponentExpiresAt.Sub(sum.Start).Seconds())
-		doc["ComponentTokenExpiresAt"] = sum.ComponentExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
+	// A worker's batch (Work) does not look at the component token and
+	// reports none.
+	if sum.Component != "" {
+		left := 0.0
+		if !sum.ComponentExpiresAt.IsZero() {
+			left = max(0, sum.ComponentExpiresAt.Sub(sum.Start).Seconds())
+			doc["ComponentTokenExpiresAt"] = sum.ComponentExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		doc["ComponentTokenLeft"] = left
+		metrics = append(metrics, emfMetric{"ComponentTokenLeft", "Seconds"})
 	}
-	doc["ComponentTokenLeft"] = left
-	metrics = append(metrics, emfMetric{"ComponentTokenLeft", "Seconds"})
 	if sum.HasTicket {
 		doc["TicketAge"] = sum.TicketAge.Seconds()
 		metrics = append(metrics, emfMetric{"TicketAge", "Seconds"})
+	}
+	if sum.Component != "" {
+		doc["ComponentToken"] = string(sum.Component)
 	}
 	if sum.PushTicket != "" {
 		doc["StartPushTicket"] = string(sum.PushTicket)

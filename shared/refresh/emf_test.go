@@ -17,6 +17,8 @@ func TestWriteEMF(t *testing.T) {
 		HasTicket: true, TicketAge: 5 * time.Minute,
 	}
 	noTicket := Summary{ComponentAppID: "wxcomponent1", Start: start, Component: ComponentNoTicket, PushTicket: PushRequested}
+	fannedOut := Summary{ComponentAppID: "wxcomponent1", Start: start, Component: ComponentFresh, Due: 9, Skipped: 1, Queued: 8}
+	worker := Summary{ComponentAppID: "wxcomponent1", Start: start, Due: 8, Refreshed: 7, Failed: 1}
 
 	tests := []struct {
 		name     string
@@ -41,6 +43,20 @@ func TestWriteEMF(t *testing.T) {
 			metrics:  []string{"Due", "Refreshed", "Recovered", "NeedsReauth", "Revoked", "Failed", "Skipped", "Left", "Duration", "ComponentTokenLeft"},
 			values:   map[string]any{"ComponentTokenLeft": 0.0, "ComponentToken": "no_ticket", "StartPushTicket": "requested"},
 			excluded: []string{"Stage", "TicketAge", "ComponentTokenExpiresAt"},
+		},
+		{
+			name: "fanned out", sum: fannedOut, dims: `[[]]`,
+			metrics: []string{"Due", "Refreshed", "Recovered", "NeedsReauth", "Revoked", "Failed", "Skipped", "Left", "Duration", "Queued", "ComponentTokenLeft"},
+			values:  map[string]any{"Due": 9.0, "Queued": 8.0, "Skipped": 1.0, "ComponentToken": "fresh"},
+		},
+		{
+			// A worker's batch: its accounts were counted Due by the run
+			// that queued them, and it says nothing of the component token
+			// (which the no-ticket alarm watches).
+			name: "worker batch", sum: worker, dims: `[[]]`,
+			metrics:  []string{"Refreshed", "Recovered", "NeedsReauth", "Revoked", "Failed", "Skipped", "Left", "Duration"},
+			values:   map[string]any{"Refreshed": 7.0, "Failed": 1.0},
+			excluded: []string{"ComponentToken", "ComponentTokenLeft", "TicketAge", "Queued"},
 		},
 	}
 	for _, tt := range tests {

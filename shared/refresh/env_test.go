@@ -223,7 +223,7 @@ func (e *env) calls(appID string) int {
 // checkSum fails unless the summary's outcomes add up to Due.
 func checkSum(tb testing.TB, sum refresh.Summary) {
 	tb.Helper()
-	if n := sum.Refreshed + sum.Recovered + sum.NeedsReauth + sum.Revoked + sum.Failed + sum.Skipped + sum.Left; n != sum.Due {
+	if n := sum.Refreshed + sum.Recovered + sum.NeedsReauth + sum.Revoked + sum.Failed + sum.Skipped + sum.Left + sum.Queued; n != sum.Due {
 		tb.Fatalf("outcomes add up to %d, due %d: %+v", n, sum.Due, sum)
 	}
 }

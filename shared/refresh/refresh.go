@@ -41,7 +41,18 @@ const (
 	DefaultConcurrency = 16
 	DefaultBatchSize   = 200
 	DefaultStopMargin  = 10 * time.Second
+	// DefaultAccountTime is the estimate of one account's refresh for
+	// deciding to fan out: a WeChat call (about 100 ms, often more) and two
+	// store writes, with room for WeChat's slow moments.
+	DefaultAccountTime = 250 * time.Millisecond
+	DefaultFanOutBatch = 200
+	DefaultMaxFanOut   = 200_000
 )
+
+// ClaimTTL is how long a run's claim on an account keeps other runs off it:
+// long enough for a refresh with a recovery from the authorizer list, short
+// enough that an account whose run died is taken by the next one.
+const ClaimTTL = time.Minute
 
 // PushTicketStarter asks WeChat to push a component_verify_ticket now.
 // *wechat.Client satisfies it.
@@ -56,7 +67,8 @@ type Options struct {
 	WeChat PushTicketStarter
 	Now    func() time.Time // nil: time.Now
 	Logger *slog.Logger     // nil: slog.Default()
-	// Concurrency is how many accounts are refreshed at once; 0: DefaultConcurrency.
+	// Concurrency is how many accounts are refreshed at once, the WeChat
+	// calls one invocation keeps in flight; 0: DefaultConcurrency.
 	// The WeChat client's HTTP transport should keep at least as many idle
 	// connections per host (http.Transport.MaxIdleConnsPerHost, default 2).
 	Concurrency int
@@ -76,6 +88,21 @@ type Options struct {
 	// After, when set, runs at the end of every run that had a usable
 	// component token: more renewals that ride on the job (JS-SDK tickets).
 	After func(ctx context.Context) error
+
+	// Queue, when set, receives the due accounts in batches whenever more
+	// are due than the run can refresh before its deadline; nil: a run
+	// refreshes everything itself, as a small platform wants.
+	Queue Queue
+	// AccountTime estimates one account's refresh; with Concurrency and the
+	// time to the deadline it gives how many accounts one run can finish.
+	// 0: DefaultAccountTime.
+	AccountTime time.Duration
+	// FanOutBatch is how many accounts one queued batch holds; 0:
+	// DefaultFanOutBatch, at most MaxBatch.
+	FanOutBatch int
+	// MaxFanOut bounds the accounts one run reads to fan out (they are held
+	// in memory); the rest wait for the next run. 0: DefaultMaxFanOut.
+	MaxFanOut int
 }
 
 // ComponentState is what a run found or did about the component token.
@@ -101,7 +128,7 @@ const (
 
 // Summary counts what a run did. Every due account the run read is counted
 // in exactly one of Refreshed, Recovered, NeedsReauth, Revoked, Failed,
-// Skipped and Left, so they add up to Due.
+// Skipped, Left and Queued, so they add up to Due.
 type Summary struct {
 	ComponentAppID string
 	Start          time.Time     // by Options.Now
@@ -115,6 +142,7 @@ type Summary struct {
 	Failed      int // not refreshed this run; still due, so the next run tries again
 	Skipped     int // already renewed, being renewed elsewhere, or revoked meanwhile
 	Left        int // not started: the deadline was near
+	Queued      int // sent to the queue for workers
 
 	Component          ComponentState
 	ComponentExpiresAt time.Time // of the stored component token after the run; zero: none
@@ -161,6 +189,10 @@ type run struct {
 	stopMargin  time.Duration
 	metrics     io.Writer
 	stage       string
+	queue       Queue
+	accountTime time.Duration
+	fanOutBatch int
+	maxFanOut   int
 }
 
 func newRun(opts Options) *run {
@@ -175,6 +207,10 @@ func newRun(opts Options) *run {
 		stopMargin:  opts.StopMargin,
 		metrics:     opts.Metrics,
 		stage:       opts.Stage,
+		queue:       opts.Queue,
+		accountTime: opts.AccountTime,
+		fanOutBatch: opts.FanOutBatch,
+		maxFanOut:   opts.MaxFanOut,
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -193,6 +229,16 @@ func newRun(opts Options) *run {
 	}
 	if r.metrics == nil {
 		r.metrics = os.Stdout
+	}
+	if r.accountTime <= 0 {
+		r.accountTime = DefaultAccountTime
+	}
+	if r.fanOutBatch <= 0 {
+		r.fanOutBatch = DefaultFanOutBatch
+	}
+	r.fanOutBatch = min(r.fanOutBatch, MaxBatch)
+	if r.maxFanOut <= 0 {
+		r.maxFanOut = DefaultMaxFanOut
 	}
 	return r
 }
@@ -282,7 +328,9 @@ const (
 	resSkipped
 )
 
-// authorizers refreshes the accounts due at the given time.
+// authorizers refreshes the accounts due at the given time, here or, when
+// more are due than this run can finish before its deadline and a queue is
+// set, by fanning them out to workers (see fanOut).
 //
 // The index is read earliest first. Accounts this run refreshed leave it;
 // those in flight, failed or held elsewhere stay, ahead of the unread ones.
@@ -292,51 +340,22 @@ const (
 // has seen: every account is tried at most once per run, and a run never
 // loops on one that keeps failing.
 func (r *run) authorizers(ctx context.Context, due time.Time, sum *Summary) error {
-	var (
-		mu      sync.Mutex // guards sum's counts and gone
-		gone    int        // dispatched accounts known to have left the index
-		counted = func(res result, leftIndex bool) {
-			mu.Lock()
-			defer mu.Unlock()
-			switch res {
-			case resRefreshed:
-				sum.Refreshed++
-			case resRecovered:
-				sum.Recovered++
-			case resNeedsReauth:
-				sum.NeedsReauth++
-			case resRevoked:
-				sum.Revoked++
-			case resFailed:
-				sum.Failed++
-			case resSkipped:
-				sum.Skipped++
-			}
-			if leftIndex {
-				gone++
-			}
+	var first []store.Authorizer // the first page, when already read
+	limit := r.batch
+	if capacity, ok := r.capacity(ctx); ok && r.queue != nil {
+		page, err := r.store.DueAuthorizers(ctx, due, capacity+1)
+		if err != nil {
+			return fmt.Errorf("read due authorizers: %w", err)
 		}
-	)
-
-	jobs := make(chan store.Authorizer)
-	var wg sync.WaitGroup
-	for range r.concurrency {
-		wg.Go(func() {
-			for a := range jobs {
-				counted(r.refreshOne(ctx, a))
-			}
-		})
+		if len(page) > capacity {
+			return r.fanOut(ctx, due, sum)
+		}
+		first, limit = page, capacity+1
 	}
 
-	// Stop taking accounts StopMargin before the deadline: those in flight
-	// finish, the rest stay due for the next run.
-	stop := ctx
-	if deadline, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		stop, cancel = context.WithDeadline(ctx, deadline.Add(-r.stopMargin))
-		defer cancel()
-	}
-
+	pool := r.startPool(ctx, due, sum)
+	stop, cancel := r.stopBefore(ctx)
+	defer cancel()
 	var (
 		err        error
 		seen       = make(map[string]bool)
@@ -347,15 +366,15 @@ func (r *run) authorizers(ctx context.Context, due time.Time, sum *Summary) erro
 	// The first page is read even when stopping already, so that the
 	// summary shows what was left.
 queries:
-	for first := true; first || stop.Err() == nil; first = false {
-		mu.Lock()
-		pending := dispatched - gone
-		mu.Unlock()
-		limit := r.batch + max(pending, seenInPage)
-		page, qerr := r.store.DueAuthorizers(ctx, due, limit)
-		if qerr != nil {
-			err = fmt.Errorf("read due authorizers: %w", qerr)
-			break
+	for n := 0; n == 0 || stop.Err() == nil; n++ {
+		page := first
+		if n > 0 || first == nil {
+			limit = r.batch + max(dispatched-pool.gone(), seenInPage)
+			var qerr error
+			if page, qerr = r.store.DueAuthorizers(ctx, due, limit); qerr != nil {
+				err = fmt.Errorf("read due authorizers: %w", qerr)
+				break
+			}
 		}
 		seenInPage = 0
 		for i, a := range page {
@@ -364,26 +383,109 @@ queries:
 				continue
 			}
 			seen[a.AppID] = true
-			if stop.Err() == nil {
-				select {
-				case jobs <- a:
-					dispatched++
-					continue
-				case <-stop.Done():
-				}
+			if !pool.send(stop, a) {
+				left = 1 + countUnseen(page[i+1:], seen)
+				break queries
 			}
-			left = 1 + countUnseen(page[i+1:], seen)
-			break queries
+			dispatched++
 		}
 		if len(page) < limit {
 			break
 		}
 	}
-	close(jobs)
-	wg.Wait()
+	pool.wait()
 	sum.Due += dispatched + left
 	sum.Left += left
 	return err
+}
+
+// capacity is how many accounts this run can refresh before its deadline,
+// by the estimate Options.AccountTime; ok is false without a deadline.
+func (r *run) capacity(ctx context.Context) (n int, ok bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	budget := time.Until(deadline) - r.stopMargin
+	return max(0, int(budget/r.accountTime)) * r.concurrency, true
+}
+
+// stopBefore returns a context that ends StopMargin before ctx's deadline:
+// no account is started after it, those in flight finish, the rest stay due
+// for the next run.
+func (r *run) stopBefore(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, deadline.Add(-r.stopMargin))
+	}
+	return ctx, func() {}
+}
+
+// pool refreshes accounts with bounded concurrency and counts the results.
+type pool struct {
+	jobs chan store.Authorizer
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex // guards sum's counts and left
+	sum    *Summary
+	passed int // accounts known to have left the due index
+}
+
+func (r *run) startPool(ctx context.Context, due time.Time, sum *Summary) *pool {
+	p := &pool{jobs: make(chan store.Authorizer), sum: sum}
+	for range r.concurrency {
+		p.wg.Go(func() {
+			for a := range p.jobs {
+				p.count(r.refreshOne(ctx, a, due))
+			}
+		})
+	}
+	return p
+}
+
+// send hands a to a worker, or reports false when stop ends first.
+func (p *pool) send(stop context.Context, a store.Authorizer) bool {
+	if stop.Err() != nil {
+		return false
+	}
+	select {
+	case p.jobs <- a:
+		return true
+	case <-stop.Done():
+		return false
+	}
+}
+
+func (p *pool) wait() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+func (p *pool) gone() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.passed
+}
+
+func (p *pool) count(res result, leftIndex bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch res {
+	case resRefreshed:
+		p.sum.Refreshed++
+	case resRecovered:
+		p.sum.Recovered++
+	case resNeedsReauth:
+		p.sum.NeedsReauth++
+	case resRevoked:
+		p.sum.Revoked++
+	case resFailed:
+		p.sum.Failed++
+	case resSkipped:
+		p.sum.Skipped++
+	}
+	if leftIndex {
+		p.passed++
+	}
 }
 
 // countUnseen counts the accounts of page not in seen and marks them seen.
@@ -398,10 +500,26 @@ func countUnseen(page []store.Authorizer, seen map[string]bool) int {
 	return n
 }
 
-// refreshOne refreshes one due account and says how it ended and whether it
-// has left the due index.
-func (r *run) refreshOne(ctx context.Context, a store.Authorizer) (result, bool) {
-	_, outcome, err := r.tokens.RefreshAuthorizer(ctx, a.AppID, "", false)
+// refreshOne claims one due account and refreshes it: two store writes on
+// the usual path (the claim, which also reads the account, and the new
+// token). a is the account as the due index showed it, possibly a moment
+// old; only its AppID and claim are looked at. It says how the refresh
+// ended and whether the account has left the due index.
+func (r *run) refreshOne(ctx context.Context, a store.Authorizer, due time.Time) (result, bool) {
+	now := r.now()
+	if a.RefreshingUntil.After(now) {
+		return resSkipped, false // another run holds it
+	}
+	claimed, err := r.store.ClaimDue(ctx, a.AppID, due, now.Add(ClaimTTL))
+	switch {
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		// Refreshed, revoked or claimed elsewhere since the index was read.
+		return resSkipped, false
+	case err != nil:
+		r.log.WarnContext(ctx, "claim failed; the account stays due", "authorizer_appid", a.AppID, "err", err)
+		return resFailed, false
+	}
+	_, outcome, err := r.tokens.RefreshClaimed(ctx, claimed)
 	switch {
 	case err == nil && outcome == tokens.Refreshed:
 		return resRefreshed, true
@@ -416,8 +534,6 @@ func (r *run) refreshOne(ctx context.Context, a store.Authorizer) (result, bool)
 		return resRevoked, true
 	case errors.Is(err, tokens.ErrNotAuthorized):
 		return resSkipped, true
-	case errors.Is(err, tokens.ErrBusy):
-		return resSkipped, false
 	}
 	r.log.WarnContext(ctx, "refresh failed; the account stays due", "authorizer_appid", a.AppID, "err", err)
 	return resFailed, false

@@ -102,6 +102,11 @@ type Authorizer struct {
 	CustomerRef  string // the platform's own reference for the merchant
 	AuthorizedAt time.Time
 	UpdatedAt    time.Time
+	// RefreshingUntil, while after the store's clock, is a refresh job's
+	// claim on the account (ClaimDue): no other claim is granted until then.
+	// The job's write of the new token clears it; so does any PutAuthorizer
+	// that leaves it zero.
+	RefreshingUntil time.Time
 	// Version is the stored version; PutAuthorizer writes only when the
 	// stored version equals this value (0: no item) and stores Version+1.
 	Version int64
@@ -160,8 +165,16 @@ type Store interface {
 	ListAuthorizers(ctx context.Context, after string, limit int) ([]Authorizer, error)
 	// DueAuthorizers returns up to limit authorizers whose NextRefreshAt is
 	// non-zero and not after before, earliest first. It reads only due items
-	// (an index), never the whole table.
+	// (an index, which a store may shard and read in parallel), never the
+	// whole table.
 	DueAuthorizers(ctx context.Context, before time.Time, limit int) ([]Authorizer, error)
+	// ClaimDue takes the account appID for one refresh until the given time,
+	// in one conditional write that returns the account as stored (its
+	// version incremented, RefreshingUntil set): only if it is active, its
+	// NextRefreshAt is non-zero and not after before, and no unexpired claim
+	// holds it. Otherwise it returns ErrConflict, or ErrNotFound when there
+	// is no such account, and changes nothing.
+	ClaimDue(ctx context.Context, appID string, before, until time.Time) (Authorizer, error)
 
 	// PutProfile stores p, replacing the previous profile.
 	PutProfile(ctx context.Context, p Profile) error

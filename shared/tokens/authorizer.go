@@ -66,29 +66,47 @@ func (o Outcome) String() string {
 func (s *Source) RefreshAuthorizer(ctx context.Context, authorizerAppID, stale string, wait bool) (a store.Authorizer, outcome Outcome, err error) {
 	lease := "authorizer#" + authorizerAppID
 	err = s.leased(ctx, lease, wait, func(ctx context.Context, l *heldLease) error {
-		a, outcome, err = s.refreshAuthorizer(ctx, l, authorizerAppID, stale)
+		a, outcome, err = s.refreshAuthorizer(ctx, l, authorizerAppID, stale, wait)
 		return err
 	})
 	return a, outcome, err
 }
 
-func (s *Source) refreshAuthorizer(ctx context.Context, l *heldLease, appID, stale string) (store.Authorizer, Outcome, error) {
-	a, err := s.store.GetAuthorizer(ctx, appID)
-	if errors.Is(err, store.ErrNotFound) {
-		return a, Current, fmt.Errorf("%s: %w", appID, ErrNotAuthorized)
+func (s *Source) refreshAuthorizer(ctx context.Context, l *heldLease, appID, stale string, wait bool) (store.Authorizer, Outcome, error) {
+	waitUntil := time.Now().Add(LeaseTTL)
+	for {
+		a, err := s.store.GetAuthorizer(ctx, appID)
+		if errors.Is(err, store.ErrNotFound) {
+			return a, Current, fmt.Errorf("%s: %w", appID, ErrNotAuthorized)
+		}
+		if err != nil {
+			return a, Current, fmt.Errorf("read authorizer %s: %w", appID, err)
+		}
+		if err := statusErr(a); err != nil {
+			s.forgetAccount(appID)
+			return a, Current, err
+		}
+		if a.AccessToken != stale && s.accountFresh(a) && !a.NextRefreshAt.IsZero() {
+			return a, Current, nil
+		}
+		claimed, err := s.claimOnDemand(ctx, a, wait, waitUntil)
+		if errors.Is(err, errReadAgain) {
+			continue
+		}
+		if err != nil {
+			return a, Current, err
+		}
+		return s.renewOnDemand(ctx, l, claimed)
 	}
-	if err != nil {
-		return a, Current, fmt.Errorf("read authorizer %s: %w", appID, err)
-	}
-	if err := statusErr(a); err != nil {
-		s.forgetAccount(appID)
-		return a, Current, err
-	}
-	now := s.now()
-	if a.AccessToken != stale && s.accountFresh(a) && !a.NextRefreshAt.IsZero() {
-		return a, Current, nil
-	}
+}
 
+// renew fetches a new access token for a, the account as read, recovering
+// its refresh token or marking it when WeChat rejects it, and stores the
+// token under a's version; the write ends any refresh claim on it. l is the
+// lease an on-demand refresh holds, checked before each write; a refresh
+// job's claimed account has none (nil), its claim keeps others off.
+func (s *Source) renew(ctx context.Context, l *heldLease, a store.Authorizer) (store.Authorizer, Outcome, error) {
+	appID, now := a.AppID, s.now()
 	outcome := Refreshed
 	resp, err := s.fetchAuthorizerToken(ctx, appID, a.RefreshToken)
 	if wechat.Code(err) == codeNotAuthorized {
@@ -158,6 +176,7 @@ func (s *Source) refreshAuthorizer(ctx context.Context, l *heldLease, appID, sta
 			cur.RefreshToken = resp.AuthorizerRefreshToken
 		}
 		cur.UpdatedAt = now
+		cur.RefreshingUntil = time.Time{}
 		return nil
 	})
 	if errors.Is(err, ErrSuperseded) {

@@ -51,6 +51,9 @@ type heldLease struct {
 // and extend reports false from then on. A store error that leaves the
 // question open counts as held: the versioned write stays the last guard.
 func (l *heldLease) extend(ctx context.Context) bool {
+	if l == nil {
+		return true // no lease: a refresh job's claim guards the account
+	}
 	l.mu.Lock()
 	lost := l.lost
 	l.mu.Unlock()

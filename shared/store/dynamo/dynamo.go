@@ -20,9 +20,20 @@
 //	pending exchange PENDING              EXCHANGE#<code>  expires_at + 24 h
 //
 // Other attributes are snake_case; times are epoch seconds, lease ends epoch
-// milliseconds (until_ms). An authorizer carries due = "1" only while its
+// milliseconds (until_ms). An authorizer carries due only while its
 // NextRefreshAt is set, so the due index holds just the accounts the refresh
 // job must visit. Authorizers and profiles never carry ttl.
+//
+// # Due buckets
+//
+// A global secondary index partition takes about 1,000 writes a second, and
+// every refresh of an account writes its index entry twice (the claim and
+// the new token). So that a burst of refreshes spreads over many partitions
+// rather than one, due is one of [Options.DueBuckets] bucket names, "1" to
+// "N", chosen by a hash of the appid; [Store.DueAuthorizers] queries the
+// buckets in parallel and merges them. N may grow at any time (an account
+// moves to its new bucket at its next write, and the old buckets are still
+// read); it must not shrink below a bucket that still holds accounts.
 //
 // # Semantics
 //
@@ -39,8 +50,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,13 +68,17 @@ import (
 type Options struct {
 	// Now is the clock expiry is judged by; nil means time.Now.
 	Now func() time.Time
+	// DueBuckets is how many partitions of the due index the accounts are
+	// spread over (see the package documentation); 0 means 1.
+	DueBuckets int
 }
 
 // Store is a store.Store in a DynamoDB table. It is safe for concurrent use.
 type Store struct {
-	db    *dynamodb.Client
-	table *string
-	now   func() time.Time
+	db      *dynamodb.Client
+	table   *string
+	now     func() time.Time
+	buckets int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,11 +86,23 @@ var _ store.Store = (*Store)(nil)
 // New returns a Store on the named table, which must have the layout of the
 // package documentation.
 func New(client *dynamodb.Client, table string, opts Options) *Store {
-	s := &Store{db: client, table: aws.String(table), now: opts.Now}
+	s := &Store{db: client, table: aws.String(table), now: opts.Now, buckets: max(opts.DueBuckets, 1)}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	return s
+}
+
+// dueBucket is the due index partition of appID.
+func (s *Store) dueBucket(appID string) string { return DueBucket(appID, s.buckets) }
+
+// DueBucket is the due index partition of appID among buckets (at least
+// 1): "1" to "N", by an FNV-1a hash. Bucket "1" is also where every account
+// was before the index was sharded. Models of the table's load use it.
+func DueBucket(appID string, buckets int) string {
+	h := fnv.New32a()
+	h.Write([]byte(appID))
+	return strconv.Itoa(int(h.Sum32()%uint32(max(buckets, 1))) + 1)
 }
 
 // nowSec is the clock in epoch seconds, truncated: an expiry stored in whole
@@ -229,7 +259,10 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	b.time("expires_at", a.ExpiresAt)
 	b.time("next_refresh_at", a.NextRefreshAt)
 	if !a.NextRefreshAt.IsZero() {
-		b.s("due", dueMarker)
+		b.s("due", s.dueBucket(a.AppID))
+	}
+	if !a.RefreshingUntil.IsZero() {
+		b.time("refreshing_until", a.RefreshingUntil)
 	}
 	b.s("status", string(a.Status))
 	b.s("status_cause", a.Reason.Cause)
@@ -297,6 +330,7 @@ func decodeAuthorizer(it item) (store.Authorizer, error) {
 		UpdatedAt:    d.time("updated_at"),
 		Version:      d.n("version"),
 	}
+	a.RefreshingUntil = d.time("refreshing_until")
 	if d.err != nil {
 		return store.Authorizer{}, fmt.Errorf("authorizer %s: %w", a.AppID, d.err)
 	}
@@ -339,18 +373,49 @@ func (s *Store) ListAuthorizers(ctx context.Context, after string, limit int) ([
 	return list[:min(limit, len(list))], nil
 }
 
-// DueAuthorizers implements store.Store. It queries the sparse due index,
-// which holds only authorizers with a NextRefreshAt.
+// DueAuthorizers implements store.Store. It queries every bucket of the
+// sparse due index at once, each for up to limit accounts, and keeps the
+// limit earliest of them.
 func (s *Store) DueAuthorizers(ctx context.Context, before time.Time, limit int) ([]store.Authorizer, error) {
-	list, err := queryDue(ctx, s, dueMarker, before, limit, decodeAuthorizer)
-	if err != nil {
-		return nil, fmt.Errorf("due authorizers: %w", err)
+	if limit <= 0 {
+		return nil, nil
 	}
-	return list, nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		list    []store.Authorizer
+		errOnce error
+	)
+	for b := 1; b <= s.buckets; b++ {
+		wg.Go(func() {
+			page, err := queryDue(ctx, s, strconv.Itoa(b), before, limit, decodeAuthorizer)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if errOnce == nil {
+					errOnce = err
+					cancel()
+				}
+				return
+			}
+			list = append(list, page...)
+		})
+	}
+	wg.Wait()
+	if errOnce != nil {
+		return nil, fmt.Errorf("due authorizers: %w", errOnce)
+	}
+	slices.SortFunc(list, func(a, b store.Authorizer) int {
+		return cmp.Or(a.NextRefreshAt.Compare(b.NextRefreshAt), cmp.Compare(a.AppID, b.AppID))
+	})
+	return list[:min(limit, len(list))], nil
 }
 
-// queryDue reads up to limit items of the due index's partition marker
-// whose next_refresh_at is not after before, earliest first.
+// queryDue reads up to limit items of one partition of the due index (an
+// authorizers' bucket, or the JS-SDK tickets' marker) whose next_refresh_at
+// is not after before, earliest first.
 func queryDue[T any](ctx context.Context, s *Store, marker string, before time.Time, limit int, decode func(item) (T, error)) ([]T, error) {
 	var list []T
 	in := &dynamodb.QueryInput{
@@ -365,12 +430,12 @@ func queryDue[T any](ctx context.Context, s *Store, marker string, before time.T
 		in.Limit = aws.Int32(int32(min(limit-len(list), math.MaxInt32)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("due index partition %s: %w", marker, err)
 		}
 		for _, it := range out.Items {
 			v, err := decode(it)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("due index partition %s: %w", marker, err)
 			}
 			list = append(list, v)
 		}
@@ -380,6 +445,42 @@ func queryDue[T any](ctx context.Context, s *Store, marker string, before time.T
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 	return list, nil
+}
+
+// ClaimDue implements store.Store: one UpdateItem that returns the claimed
+// item, and on refusal the item as it was, to tell a missing account from
+// one that is not claimable.
+func (s *Store) ClaimDue(ctx context.Context, appID string, before, until time.Time) (store.Authorizer, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        s.table,
+		Key:              key(authorizerPrefix+appID, skAuth),
+		UpdateExpression: aws.String("SET #claim = :until, #v = #v + :one"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND #status = :active AND #next > :zero AND #next <= :before" +
+			" AND (attribute_not_exists(#claim) OR #claim <= :now)"),
+		ExpressionAttributeNames: map[string]string{
+			"#claim": "refreshing_until", "#v": "version", "#status": "status", "#next": "next_refresh_at",
+		},
+		ExpressionAttributeValues: item{
+			":until": num(unix(until)), ":one": num(1), ":active": str(string(store.StatusActive)),
+			":zero": num(0), ":before": num(before.Unix()), ":now": num(s.nowSec()),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if old, ok := conditionFailed(err); ok {
+		if old == nil {
+			return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, store.ErrNotFound)
+		}
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, store.ErrConflict)
+	}
+	if err != nil {
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, err)
+	}
+	a, err := decodeAuthorizer(out.Attributes)
+	if err != nil {
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, err)
+	}
+	return a, nil
 }
 
 // PutProfile implements store.Store.

@@ -30,10 +30,6 @@ const (
 	leaseTTLAfter = time.Hour
 )
 
-// dueMarker is the sparse index's partition key value, present only on
-// authorizers with a NextRefreshAt.
-const dueMarker = "1"
-
 type item = map[string]types.AttributeValue
 
 func key(pk, sk string) item {

@@ -7,11 +7,11 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // migrations[v] brings a database at version v to v+1; a new file runs
 // them all.
-var migrations = []string{schema, upgradeFrom1, schemaAuthorize, schemaJSSDK}
+var migrations = []string{schema, upgradeFrom1, schemaAuthorize, schemaJSSDK, addRefreshingUntil}
 
 // schema creates the layout of version 1. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
@@ -107,6 +107,9 @@ CREATE TABLE IF NOT EXISTS js_tickets (
 CREATE INDEX IF NOT EXISTS js_tickets_due
 	ON js_tickets (next_refresh_at, appid, type) WHERE next_refresh_at > 0;
 `
+
+// addRefreshingUntil is version 5: the refresh job's claim on an account.
+const addRefreshingUntil = `ALTER TABLE authorizers ADD COLUMN refreshing_until INTEGER NOT NULL DEFAULT 0;`
 
 // migrate brings the database to schemaVersion inside one IMMEDIATE
 // transaction, so two processes opening a new file at once create it once.

@@ -53,7 +53,7 @@ type Store struct {
 	putTicket, putToken, insertAuthorizer, updateAuthorizer, putProfile *sql.Stmt
 	acquireLease, releaseLease, claimSeen, readSeen, putSeen            *sql.Stmt
 	getTicket, getToken, getAuthorizer, getProfile, listAuthorizers     *sql.Stmt
-	dueAuthorizers                                                      *sql.Stmt
+	dueAuthorizers, claimDue                                            *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -123,7 +123,7 @@ func dsn(path string, extra url.Values) string {
 // scanAuthorizer's order.
 const authorizerColumns = `appid, component_appid, refresh_token, access_token, expires_at,
 	next_refresh_at, status, func_info, customer_ref, authorized_at, updated_at, version,
-	status_cause, status_code, status_at`
+	status_cause, status_code, status_at, refreshing_until`
 
 func (s *Store) prepare(ctx context.Context) error {
 	stmts := []struct {
@@ -146,14 +146,18 @@ func (s *Store) prepare(ctx context.Context) error {
 			WHERE component_tokens.version = ?5 OR component_tokens.expires_at <= ?6
 			RETURNING version`},
 		{&s.insertAuthorizer, s.writer, `INSERT INTO authorizers (` + authorizerColumns + `)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13, ?14)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13, ?14, ?15)
 			ON CONFLICT (appid) DO NOTHING`},
 		{&s.updateAuthorizer, s.writer, `UPDATE authorizers
 			SET component_appid = ?2, refresh_token = ?3, access_token = ?4, expires_at = ?5,
 				next_refresh_at = ?6, status = ?7, func_info = ?8, customer_ref = ?9,
 				authorized_at = ?10, updated_at = ?11, version = version + 1,
-				status_cause = ?12, status_code = ?13, status_at = ?14
-			WHERE appid = ?1 AND version = ?15`},
+				status_cause = ?12, status_code = ?13, status_at = ?14, refreshing_until = ?15
+			WHERE appid = ?1 AND version = ?16`},
+		{&s.claimDue, s.writer, `UPDATE authorizers SET refreshing_until = ?2, version = version + 1
+			WHERE appid = ?1 AND status = 'active' AND next_refresh_at > 0 AND next_refresh_at <= ?3
+				AND refreshing_until <= ?4
+			RETURNING ` + authorizerColumns},
 		{&s.putProfile, s.writer, `INSERT INTO profiles (appid, nick_name, head_img, user_name, principal_name,
 				alias, qrcode_url, service_type_info, verify_type_info, mini_program, updated_at)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -347,7 +351,7 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	}
 	args := []any{a.AppID, a.ComponentAppID, a.RefreshToken, a.AccessToken, unix(a.ExpiresAt),
 		unix(a.NextRefreshAt), string(a.Status), formatFuncInfo(a.FuncInfo), a.CustomerRef,
-		unix(a.AuthorizedAt), unix(a.UpdatedAt), a.Reason.Cause, a.Reason.Code, unix(a.Reason.At)}
+		unix(a.AuthorizedAt), unix(a.UpdatedAt), a.Reason.Cause, a.Reason.Code, unix(a.Reason.At), unix(a.RefreshingUntil)}
 	stmt := s.insertAuthorizer
 	if a.Version != 0 {
 		stmt = s.updateAuthorizer
@@ -370,6 +374,7 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	stored.AuthorizedAt = fromUnix(unix(a.AuthorizedAt))
 	stored.UpdatedAt = fromUnix(unix(a.UpdatedAt))
 	stored.Reason.At = fromUnix(unix(a.Reason.At))
+	stored.RefreshingUntil = fromUnix(unix(a.RefreshingUntil))
 	stored.FuncInfo = nil
 	if len(a.FuncInfo) > 0 {
 		stored.FuncInfo = slices.Clone(a.FuncInfo)
@@ -412,6 +417,21 @@ func (s *Store) DueAuthorizers(ctx context.Context, before time.Time, limit int)
 	return list, nil
 }
 
+// ClaimDue implements store.Store.
+func (s *Store) ClaimDue(ctx context.Context, appID string, before, until time.Time) (store.Authorizer, error) {
+	a, err := scanAuthorizer(s.claimDue.QueryRowContext(ctx, appID, unix(until), before.Unix(), s.now().Unix()))
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, gerr := s.GetAuthorizer(ctx, appID); gerr != nil {
+			return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, gerr)
+		}
+		err = store.ErrConflict
+	}
+	if err != nil {
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, err)
+	}
+	return a, nil
+}
+
 func (s *Store) queryAuthorizers(ctx context.Context, stmt *sql.Stmt, args ...any) ([]store.Authorizer, error) {
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
@@ -434,15 +454,16 @@ func scanAuthorizer(row interface{ Scan(...any) error }) (store.Authorizer, erro
 	var (
 		a                                  store.Authorizer
 		expires, next, authorized, updated int64
-		statusAt                           int64
+		statusAt, claim                    int64
 		status, funcInfo                   string
 	)
 	err := row.Scan(&a.AppID, &a.ComponentAppID, &a.RefreshToken, &a.AccessToken, &expires, &next,
 		&status, &funcInfo, &a.CustomerRef, &authorized, &updated, &a.Version,
-		&a.Reason.Cause, &a.Reason.Code, &statusAt)
+		&a.Reason.Cause, &a.Reason.Code, &statusAt, &claim)
 	if err != nil {
 		return store.Authorizer{}, err
 	}
+	a.RefreshingUntil = fromUnix(claim)
 	a.ExpiresAt, a.NextRefreshAt = fromUnix(expires), fromUnix(next)
 	a.AuthorizedAt, a.UpdatedAt = fromUnix(authorized), fromUnix(updated)
 	a.Reason.At = fromUnix(statusAt)
