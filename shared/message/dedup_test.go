@@ -94,7 +94,7 @@ func TestSlowNewMessageClaims(t *testing.T) {
 			return message.TextReply("slow"), nil
 		})
 		h := newHandler(t, st, r, message.Options{Now: time.Now, RetryWait: 4 * time.Second})
-		push := seal(t, textAt(3, created, "hi"), accountName)
+		push := sealAt(t, textAt(3, created, "hi"), accountName, time.Unix(created, 0))
 
 		var wg sync.WaitGroup
 		bodies := make([][]byte, 2)
