@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
@@ -20,7 +21,7 @@ func StartHTTPFunction(function string, newHandler func(*Platform) (http.Handler
 	if err != nil {
 		initFailed(function, err)
 	}
-	lambda.Start(APIGatewayHandler(h))
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
 func coldStart(function string) *Platform {
