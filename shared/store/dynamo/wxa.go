@@ -10,10 +10,17 @@ import (
 	"github.com/wxcomponent/wxcomponent/shared/store"
 )
 
-// skWXA is the sort key of a mini program's release pipeline, stored under
-// its authorizer's partition key. Its document is store.EncodeMiniProgram's
-// JSON in the "state" attribute, readable by a Lambda in any language.
-const skWXA = "WXA"
+// A mini program's release pipeline is an item of its own partition,
+// WXA#<appid>, not of the authorizer's: the internet-facing message
+// function, which moves the pipeline on WeChat's audit pushes, may then
+// write it without being able to write any authorizer's refresh token (an
+// IAM condition sees partition keys only). Its document is
+// store.EncodeMiniProgram's JSON in the "state" attribute, readable by a
+// Lambda in any language.
+const (
+	wxaPrefix = "WXA#"
+	skWXA     = "WXA"
+)
 
 // PutMiniProgram implements store.Store.
 func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.MiniProgram, error) {
@@ -21,7 +28,7 @@ func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.
 	if err != nil {
 		return store.MiniProgram{}, err
 	}
-	b := builder(key(authorizerPrefix+m.AppID, skWXA))
+	b := builder(key(wxaPrefix+m.AppID, skWXA))
 	b.s("appid", m.AppID)
 	b.s("state", string(data))
 	b.time("updated_at", m.UpdatedAt)
@@ -46,7 +53,7 @@ func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.
 
 // GetMiniProgram implements store.Store.
 func (s *Store) GetMiniProgram(ctx context.Context, appID string) (store.MiniProgram, error) {
-	it, err := s.get(ctx, authorizerPrefix+appID, skWXA)
+	it, err := s.get(ctx, wxaPrefix+appID, skWXA)
 	if err != nil {
 		return store.MiniProgram{}, fmt.Errorf("get mini program %s: %w", appID, err)
 	}
