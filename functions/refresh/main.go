@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/wxcomponent/wxcomponent/shared/platform"
+	"github.com/wxcomponent/wxcomponent/shared/refresh/sqsqueue"
 )
 
-func main() { platform.StartRefreshFunction() }
+func main() { platform.StartRefreshFunction(sqsqueue.FromEnv) }

@@ -8,7 +8,6 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
@@ -65,9 +64,6 @@ func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
 	}
 	p.AWS = awsCfg
 	p.Refresh.Concurrency = concurrency
-	if url := os.Getenv(EnvRefreshQueueURL); url != "" {
-		p.Refresh.Queue = sqsQueue{client: sqs.NewFromConfig(awsCfg), url: url}
-	}
 	return p, nil
 }
 

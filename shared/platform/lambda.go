@@ -7,7 +7,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/wxcomponent/wxcomponent/shared/refresh"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
 )
 
@@ -40,8 +42,15 @@ func initFailed(function string, err error) {
 
 // StartRefreshFunction runs the refresh Lambda function and never returns:
 // the scheduled run, and the workers of the batches it queues (SQS events).
-func StartRefreshFunction() {
+//
+// queue, when not nil, builds the queue a run sends its batches to when
+// more accounts are due than it can refresh in time (the refresh function's
+// main passes sqsqueue.FromEnv, so that no other function links SQS).
+func StartRefreshFunction(queue func(aws.Config, func(string) string) refresh.Queue) {
 	p := coldStart("refresh")
+	if queue != nil {
+		p.Refresh.Queue = queue(p.AWS, os.Getenv)
+	}
 	lambda.Start(p.handleRefreshEvent)
 }
 

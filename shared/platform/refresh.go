@@ -7,8 +7,6 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 )
@@ -100,26 +98,10 @@ func (p *Platform) handleRefreshEvent(ctx context.Context, payload json.RawMessa
 	return p.WorkRefreshBatches(ctx, events.SQSEvent{Records: ev.Records}), nil
 }
 
-// sqsQueue sends refresh batches to an SQS queue.
-type sqsQueue struct {
-	client *sqs.Client
-	url    string
-}
-
-// Send implements refresh.Queue.
-func (q sqsQueue) Send(ctx context.Context, body []byte) error {
-	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))})
-	if err != nil {
-		return fmt.Errorf("send to %s: %w", q.url, err)
-	}
-	return nil
-}
-
 // Environment variables of the refresh settings, set by template.yaml.
 const (
 	EnvDueBuckets         = "WX_DUE_BUCKETS"
 	EnvRefreshConcurrency = "WX_REFRESH_CONCURRENCY"
-	EnvRefreshQueueURL    = "WX_REFRESH_QUEUE_URL"
 )
 
 // intSetting reads a whole number in [1, maxValue] from the environment; 0
