@@ -41,6 +41,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wxcomponent/wxcomponent/shared/signedtoken"
+
 	"github.com/wxcomponent/wxcomponent/shared/accesslog"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/store"
@@ -138,7 +140,7 @@ type pages struct {
 	mobileBase string
 	publicURL  string
 	states     stateCodec
-	links      signer
+	links      signedtoken.Signer
 	nonces     NonceStore
 	successURL *url.URL
 	allowed    []*url.URL // success URLs a start link may name
@@ -371,9 +373,8 @@ func (h *pages) serveStart(w http.ResponseWriter, r *http.Request) outcome {
 		AuthType:   l.authType(),
 		BizAppID:   l.BizAppID,
 		SuccessURL: l.SuccessURL,
-		IssuedAt:   now.Unix(),
-		ExpiresAt:  expires.Unix(),
 		NonceHash:  hash,
+		Times:      signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: expires.Unix()},
 	})
 	if err != nil {
 		return h.problem(w, r, failure{status: http.StatusInternalServerError, what: internal, err: err, retryURL: retry})

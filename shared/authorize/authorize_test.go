@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/signedtoken"
+
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/accounts"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
@@ -255,7 +257,7 @@ func (e *env) state(t *testing.T, customer string) (string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := newStateCodec(testSecret).sign(state{Customer: customer, AuthType: 3, IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: hash})
+	raw, err := newStateCodec(testSecret).sign(state{Customer: customer, AuthType: 3, Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,7 +729,7 @@ func TestCallback(t *testing.T) {
 				now := e.clock.Now()
 				_, ck := e.state(t, "cust-evil")
 				hash := nonceHash(strings.SplitN(ck[1], "=", 2)[1])
-				raw, _ := newStateCodec("attacker-secret-attacker-secret-attacker").sign(state{Customer: "cust-evil", IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: hash})
+				raw, _ := newStateCodec("attacker-secret-attacker-secret-attacker").sign(state{Customer: "cust-evil", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: hash})
 				return callbackURL(raw, "code-acme"), ck
 			},
 			wantStatus: http.StatusBadRequest,

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/signedtoken"
 )
 
 // Lifetimes of a start link.
@@ -44,8 +46,7 @@ type link struct {
 	AuthType   int    `json:"t,omitempty"`
 	BizAppID   string `json:"b,omitempty"`
 	SuccessURL string `json:"s,omitempty"`
-	IssuedAt   int64  `json:"iat"`
-	ExpiresAt  int64  `json:"exp"`
+	signedtoken.Times
 }
 
 // check validates the link's settings, as minted or as read back.
@@ -79,8 +80,8 @@ func (l link) authType() int {
 	return l.AuthType
 }
 
-func newLinkSigner(secret string) signer {
-	return newSigner(secret, "authorize start link", linkVersion)
+func newLinkSigner(secret string) signedtoken.Signer {
+	return signedtoken.New(secret, "authorize start link", linkVersion, maxStateLen)
 }
 
 // MintLink returns the absolute URL of a start page for customer, the
@@ -108,7 +109,7 @@ func MintLink(secret, baseURL, customer string, opts LinkOptions, now time.Time)
 	}
 	l := link{
 		Customer: customer, AuthType: opts.AuthType, BizAppID: opts.BizAppID, SuccessURL: opts.SuccessURL,
-		IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
+		Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix()},
 	}
 	if err := l.check(); err != nil {
 		return "", fmt.Errorf("mint link: %w", err)
@@ -116,7 +117,7 @@ func MintLink(secret, baseURL, customer string, opts LinkOptions, now time.Time)
 	if l.BizAppID != "" && l.AuthType != 0 {
 		return "", errors.New("mint link: auth_type and biz_appid are alternatives; give one")
 	}
-	token, err := newLinkSigner(secret).seal(l)
+	token, err := newLinkSigner(secret).Sign(l)
 	if err != nil {
 		return "", fmt.Errorf("mint link: %w", err)
 	}
@@ -125,15 +126,15 @@ func MintLink(secret, baseURL, customer string, opts LinkOptions, now time.Time)
 
 // openLink verifies a start link's token. An expired link is returned with
 // errStateExpired, so the page can say which customer it was for.
-func openLink(s signer, raw string, now time.Time) (link, error) {
+func openLink(s signedtoken.Signer, raw string, now time.Time) (link, error) {
 	var l link
-	if err := s.open(raw, &l); err != nil {
+	if err := s.Open(raw, &l); err != nil {
 		return link{}, err
 	}
 	if l.check() != nil {
 		return link{}, errStateForged
 	}
-	if err := checkTimes(l.IssuedAt, l.ExpiresAt, now); err != nil {
+	if err := l.Check(now); err != nil {
 		if errors.Is(err, errStateExpired) {
 			return l, err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/signedtoken"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef-state"
@@ -17,7 +19,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := state{Customer: "cust-42 客户", AuthType: 2, IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: hash}
+	in := state{Customer: "cust-42 客户", AuthType: 2, Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: hash}
 	raw, err := c.sign(in)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +60,7 @@ func TestStateVerifyRejects(t *testing.T) {
 		}
 		return raw
 	}
-	good := valid(state{Customer: "cust-1", AuthType: 3, IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: "h"})
+	good := valid(state{Customer: "cust-1", AuthType: 3, Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: "h"})
 	payload := strings.Split(good, ".")[1]
 	// flip changes one character of s at i to another base64url character.
 	flip := func(s string, i int) string {
@@ -70,8 +72,8 @@ func TestStateVerifyRejects(t *testing.T) {
 		}
 		return string(b)
 	}
-	other, _ := newStateCodec("another-secret-another-secret-another").sign(state{Customer: "cust-1", IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: "h"})
-	link, _ := newLinkSigner(testSecret).seal(state{Customer: "cust-1", IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: "h"})
+	other, _ := newStateCodec("another-secret-another-secret-another").sign(state{Customer: "cust-1", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: "h"})
+	link, _ := newLinkSigner(testSecret).Sign(state{Customer: "cust-1", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: "h"})
 
 	tests := []struct {
 		name string
@@ -91,8 +93,8 @@ func TestStateVerifyRejects(t *testing.T) {
 		{"too long", good + strings.Repeat("A", maxStateLen), now, errStateForged},
 		{"expired", good, now.Add(StateTTL), errStateExpired},
 		{"long expired", good, now.Add(30 * 24 * time.Hour), errStateExpired},
-		{"issued in the future", good, now.Add(-clockSkew - time.Second), errStateForged},
-		{"no nonce hash", valid(state{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}), now, errStateForged},
+		{"issued in the future", good, now.Add(-signedtoken.ClockSkew - time.Second), errStateForged},
+		{"no nonce hash", valid(state{Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}}), now, errStateForged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +109,7 @@ func TestStateVerifyRejects(t *testing.T) {
 func TestStateExpiredKeepsCustomer(t *testing.T) {
 	c := newStateCodec(testSecret)
 	now := time.Unix(1_700_000_000, 0)
-	raw, _ := c.sign(state{Customer: "cust-9", BizAppID: "wx0123456789abcdef", IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: "h"})
+	raw, _ := c.sign(state{Customer: "cust-9", BizAppID: "wx0123456789abcdef", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: "h"})
 	st, err := c.verify(raw, now.Add(2*StateTTL))
 	if !errors.Is(err, errStateExpired) || st.Customer != "cust-9" {
 		t.Errorf("verify = %+v, %v; want the customer with errStateExpired", st, err)
@@ -136,15 +138,15 @@ func TestMintLink(t *testing.T) {
 		wantErr  string
 	}{
 		{name: "defaults", base: "https://wx.example.com", customer: "cust-1", wantURL: "https://wx.example.com/wechat/authorize?link=l1.",
-			want: link{Customer: "cust-1", IssuedAt: now.Unix(), ExpiresAt: now.Add(24 * time.Hour).Unix()}},
+			want: link{Customer: "cust-1", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(24 * time.Hour).Unix()}}},
 		{name: "path prefix", base: "https://api.example.com/prod/", customer: "c", wantURL: "https://api.example.com/prod/wechat/authorize?link=",
-			want: link{Customer: "c", IssuedAt: now.Unix(), ExpiresAt: now.Add(24 * time.Hour).Unix()}},
+			want: link{Customer: "c", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(24 * time.Hour).Unix()}}},
 		{name: "options", base: "http://127.0.0.1:8080", customer: "客户 42",
 			opts:    LinkOptions{TTL: MaxLinkTTL, AuthType: 2, SuccessURL: "https://saas.example/done"},
 			wantURL: "http://127.0.0.1:8080/wechat/authorize?link=",
-			want:    link{Customer: "客户 42", AuthType: 2, SuccessURL: "https://saas.example/done", IssuedAt: now.Unix(), ExpiresAt: now.Add(MaxLinkTTL).Unix()}},
+			want:    link{Customer: "客户 42", AuthType: 2, SuccessURL: "https://saas.example/done", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(MaxLinkTTL).Unix()}}},
 		{name: "one account", base: "https://wx.example.com", customer: "c", opts: LinkOptions{BizAppID: "wx0123456789abcdef", TTL: time.Hour},
-			wantURL: "https://wx.example.com/", want: link{Customer: "c", BizAppID: "wx0123456789abcdef", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}},
+			wantURL: "https://wx.example.com/", want: link{Customer: "c", BizAppID: "wx0123456789abcdef", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}}},
 		{name: "no customer", base: "https://wx.example.com", wantErr: "customer"},
 		{name: "customer with a newline", base: "https://wx.example.com", customer: "a\nb", wantErr: "customer"},
 		{name: "customer too long", base: "https://wx.example.com", customer: strings.Repeat("x", maxCustomerLen+1), wantErr: "customer"},
@@ -191,7 +193,7 @@ func TestOpenLinkRejects(t *testing.T) {
 	}
 	token := linkToken(t, good)
 	other, _ := MintLink("another-secret-another-secret-another", "https://wx.example.com", "cust-1", LinkOptions{}, now)
-	st, _ := newStateCodec(testSecret).sign(state{Customer: "cust-1", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix(), NonceHash: "h"})
+	st, _ := newStateCodec(testSecret).sign(state{Customer: "cust-1", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}, NonceHash: "h"})
 	tests := []struct {
 		name string
 		raw  string
@@ -216,7 +218,7 @@ func TestOpenLinkRejects(t *testing.T) {
 func FuzzStateVerify(f *testing.F) {
 	c := newStateCodec(testSecret)
 	now := time.Unix(1_700_000_000, 0)
-	good, _ := c.sign(state{Customer: "cust", IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix(), NonceHash: "fixed"})
+	good, _ := c.sign(state{Customer: "cust", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}, NonceHash: "fixed"})
 	f.Add(good)
 	f.Add("v2..")
 	f.Add("v2.e30.")

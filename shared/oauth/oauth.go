@@ -34,6 +34,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxcomponent/wxcomponent/shared/signedtoken"
+
 	"github.com/wxcomponent/wxcomponent/shared/accesslog"
 	"github.com/wxcomponent/wxcomponent/shared/store"
 	"github.com/wxcomponent/wxcomponent/shared/wechat"
@@ -104,26 +106,26 @@ type handler struct {
 	appID     string
 	openBase  string
 	publicURL string
-	stateKey  []byte
-	idKey     []byte
+	states    signedtoken.Signer
+	ids       signedtoken.Signer
 	allowed   []*url.URL
 	loopback  bool
 	onToken   func(ctx context.Context, appID string, tok wechat.OAuthToken) error
 	now       func() time.Time
 	log       *slog.Logger
-	// misconfigured is why Options cannot work; every request then gets a
-	// 500 page rather than a redirect that fails later.
-	misconfigured error
 }
 
 // NewHandler returns the handler of StartPattern and CallbackPattern.
-func NewHandler(opts Options) http.Handler {
+// Options that cannot work are an error, so that a function with a bad
+// configuration fails its cold start rather than redirecting visitors into
+// failures later.
+func NewHandler(opts Options) (http.Handler, error) {
 	h := &handler{
 		wx: opts.WeChat, store: opts.Store, appID: opts.ComponentAppID,
 		openBase:  cmp.Or(opts.OpenBase, wechat.DefaultMobileBase),
 		publicURL: strings.TrimRight(opts.PublicURL, "/"),
-		stateKey:  deriveKey(opts.StateSecret, statePurpose),
-		idKey:     deriveKey(opts.StateSecret, identityPurpose),
+		states:    newStateSigner(opts.StateSecret),
+		ids:       newIdentitySigner(opts.StateSecret),
 		onToken:   opts.OnToken, now: opts.Now, log: opts.Logger,
 	}
 	if h.now == nil {
@@ -151,11 +153,13 @@ func NewHandler(opts Options) http.Handler {
 		}
 		h.allowed = append(h.allowed, u)
 	}
-	h.misconfigured = errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(StartPattern, h.start)
 	mux.HandleFunc(CallbackPattern, h.callback)
-	return accesslog.Handler(accesslog.Options{Logger: h.log, Now: h.now}, mux)
+	return accesslog.Handler(accesslog.Options{Logger: h.log, Now: h.now}, mux), nil
 }
 
 // ParseAllowed checks one allow-list entry: an absolute http(s) URL without
@@ -197,7 +201,7 @@ type state struct {
 	RedirectURI string `json:"r"`
 	ClientState string `json:"c,omitempty"`
 	Nonce       string `json:"n"`
-	times
+	signedtoken.Times
 }
 
 // refusal is a request the handler turns down with a page.
@@ -219,10 +223,6 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) {
 // startLink validates a start request and returns WeChat's authorization
 // link, or the refusal.
 func (h *handler) startLink(r *http.Request) (string, *refusal) {
-	if h.misconfigured != nil {
-		h.log.ErrorContext(r.Context(), "oauth misconfigured", "err", h.misconfigured)
-		return "", refuse(http.StatusInternalServerError, "Not available", "Web authorization is not configured on this platform.")
-	}
 	appID := r.PathValue("appid")
 	q := r.URL.Query()
 	scope := cmp.Or(q.Get("scope"), wechat.ScopeBase)
@@ -254,8 +254,8 @@ func (h *handler) startLink(r *http.Request) (string, *refusal) {
 	}
 	now := h.now()
 	st := state{AppID: appID, Scope: scope, RedirectURI: redirect.String(), ClientState: q.Get("state"),
-		Nonce: rand.Text(), times: times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}}
-	signed, err := sign(h.stateKey, st)
+		Nonce: rand.Text(), Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(StateTTL).Unix()}}
+	signed, err := h.states.Sign(st)
 	if err != nil {
 		return "", refuse(http.StatusInternalServerError, "Error", "The link could not be made.")
 	}
@@ -290,16 +290,12 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 // browser goes with the signed identity, or the refusal.
 func (h *handler) finish(r *http.Request) (string, *refusal) {
 	ctx := r.Context()
-	if h.misconfigured != nil {
-		h.log.ErrorContext(ctx, "oauth misconfigured", "err", h.misconfigured)
-		return "", refuse(http.StatusInternalServerError, "Not available", "Web authorization is not configured on this platform.")
-	}
 	q := r.URL.Query()
 	now := h.now()
 	var st state
-	err := verify(h.stateKey, q.Get("s"), &st)
+	err := h.states.Open(q.Get("s"), &st)
 	if err == nil {
-		err = st.times.check(now)
+		err = st.Check(now)
 	}
 	switch {
 	case errors.Is(err, ErrExpired):
@@ -332,7 +328,7 @@ func (h *handler) finish(r *http.Request) (string, *refusal) {
 		return "", refuse(http.StatusBadGateway, "WeChat unavailable", "WeChat did not answer. Open the page again.")
 	}
 	id := Identity{AppID: st.AppID, OpenID: tok.OpenID, UnionID: tok.UnionID, Scope: st.Scope, State: st.ClientState,
-		Nonce: rand.Text(), times: times{IssuedAt: now.Unix(), ExpiresAt: now.Add(IdentityTTL).Unix()}}
+		Nonce: rand.Text(), Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(IdentityTTL).Unix()}}
 	if st.Scope == wechat.ScopeUserInfo {
 		u, err := h.wx.SNSUserInfo(ctx, tok.AccessToken, tok.OpenID, "zh_CN")
 		if err != nil {
@@ -348,7 +344,7 @@ func (h *handler) finish(r *http.Request) (string, *refusal) {
 			return "", refuse(http.StatusServiceUnavailable, "Try again", "The platform could not keep the sign-in.")
 		}
 	}
-	signed, err := sign(h.idKey, id)
+	signed, err := h.ids.Sign(id)
 	if err != nil {
 		return "", refuse(http.StatusInternalServerError, "Error", "The identity could not be signed.")
 	}

@@ -14,8 +14,10 @@ import (
 
 	"github.com/wxcomponent/wxcomponent/internal/merchanttest"
 	"github.com/wxcomponent/wxcomponent/internal/wechatsim"
+	"github.com/wxcomponent/wxcomponent/internal/wechatsim/simtest"
 	"github.com/wxcomponent/wxcomponent/shared/oauth"
 	"github.com/wxcomponent/wxcomponent/shared/routes"
+	"github.com/wxcomponent/wxcomponent/shared/wechat"
 )
 
 const (
@@ -43,10 +45,13 @@ func newFlow(t *testing.T, allowed ...string) *flow {
 	if len(allowed) == 0 {
 		allowed = []string{oauth.Loopback}
 	}
-	h := oauth.NewHandler(oauth.Options{
+	h, err := oauth.NewHandler(oauth.Options{
 		WeChat: e.Comp, Store: e.Store, ComponentAppID: "wx0c0ffee000000001", OpenBase: e.URL,
 		StateSecret: secret, AllowedRedirects: allowed, Now: e.Clock.Now, Logger: merchanttest.Discard(),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	user, err := e.Sim.OAuthUser(oaID)
@@ -271,17 +276,31 @@ func TestCallbackRefusals(t *testing.T) {
 	}
 }
 
+// TestMisconfigured: options that cannot work fail the handler's
+// construction, and so the function's cold start, and name what is wrong.
 func TestMisconfigured(t *testing.T) {
-	for _, opts := range []oauth.Options{
-		{StateSecret: "short"},
-		{StateSecret: secret, AllowedRedirects: []string{"ftp://x"}},
-	} {
-		srv := httptest.NewServer(oauth.NewHandler(opts))
-		status, _ := get(t, srv.URL+"/wechat/oauth/"+oaID+"?redirect_uri="+url.QueryEscape(after))
-		srv.Close()
-		if status != http.StatusInternalServerError {
-			t.Errorf("%+v: status %d", opts, status)
-		}
+	good := oauth.Options{WeChat: wechat.NewComponent(nil, nil), Store: simtest.OpenStore(t, nil),
+		ComponentAppID: "wx0c0ffee000000001", StateSecret: secret}
+	tests := []struct {
+		name   string
+		change func(*oauth.Options)
+		want   string
+	}{
+		{"short state secret", func(o *oauth.Options) { o.StateSecret = "short" }, "state secret"},
+		{"redirect not http", func(o *oauth.Options) { o.AllowedRedirects = []string{"ftp://x"} }, "ftp://x"},
+		{"no store", func(o *oauth.Options) { o.Store = nil }, "required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := good
+			tt.change(&o)
+			if h, err := oauth.NewHandler(o); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("handler %v, error %v; want an error naming %q", h, err, tt.want)
+			}
+		})
+	}
+	if _, err := oauth.NewHandler(good); err != nil {
+		t.Errorf("good options: %v", err)
 	}
 }
 

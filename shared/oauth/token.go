@@ -1,15 +1,9 @@
 package oauth
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"strings"
 	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/signedtoken"
 )
 
 // tokenVersion starts every signed value, so that a later format can be
@@ -19,104 +13,21 @@ const tokenVersion = "v1"
 // maxTokenLen bounds what is parsed before the signature is checked.
 const maxTokenLen = 4096
 
-// clockSkew is how far in the future a value's issue time may lie: the
-// function that signed it may run on a host whose clock is a little ahead.
-const clockSkew = 5 * time.Minute
-
 // Errors of verifying a signed value, matched with errors.Is.
 var (
-	ErrMissing = errors.New("oauth: missing")
-	ErrForged  = errors.New("oauth: malformed or signature invalid")
-	ErrExpired = errors.New("oauth: expired")
+	ErrMissing = signedtoken.ErrMissing
+	ErrForged  = signedtoken.ErrForged
+	ErrExpired = signedtoken.ErrExpired
 )
 
-// Key purposes: the state and the identity are signed with different keys
-// derived from the one state secret, so neither can stand in for the other.
-const (
-	statePurpose    = "wxcomponent oauth state " + tokenVersion
-	identityPurpose = "wxcomponent oauth identity " + tokenVersion
-)
-
-// deriveKey is HMAC-SHA256(secret, purpose): the key of one kind of value.
-func deriveKey(secret, purpose string) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
+// The state and the identity are signed with different keys derived from
+// the one state secret, so neither can stand in for the other.
+func newStateSigner(secret string) signedtoken.Signer {
+	return signedtoken.New(secret, "oauth state", tokenVersion, maxTokenLen)
 }
 
-// times are the fields every signed value carries.
-type times struct {
-	IssuedAt  int64 `json:"iat"`
-	ExpiresAt int64 `json:"exp"`
-}
-
-func (t times) check(now time.Time) error {
-	if t.ExpiresAt <= t.IssuedAt || time.Unix(t.IssuedAt, 0).After(now.Add(clockSkew)) {
-		return ErrForged
-	}
-	if !now.Before(time.Unix(t.ExpiresAt, 0)) {
-		return ErrExpired
-	}
-	return nil
-}
-
-// sign returns v as "v1.<payload>.<mac>", URL-safe base64 without padding,
-// so it travels in a query parameter without escaping.
-func sign(key []byte, v any) (string, error) {
-	payload, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("oauth: encode: %w", err)
-	}
-	signed := tokenVersion + "." + base64.RawURLEncoding.EncodeToString(payload)
-	return signed + "." + base64.RawURLEncoding.EncodeToString(mac(key, signed)), nil
-}
-
-func mac(key []byte, signed string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(signed))
-	return m.Sum(nil)
-}
-
-// verify checks raw's signature before anything in it is trusted, then
-// decodes it into v (unknown fields refused).
-func verify(key []byte, raw string, v any) error {
-	if raw == "" {
-		return ErrMissing
-	}
-	if len(raw) > maxTokenLen {
-		return ErrForged
-	}
-	signed, sig, ok := cutLast(raw, '.')
-	if !ok {
-		return ErrForged
-	}
-	version, payload, ok := strings.Cut(signed, ".")
-	if !ok || version != tokenVersion {
-		return ErrForged
-	}
-	// Strict: one encoding per MAC, so a verified value has exactly one form.
-	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
-	if err != nil || !hmac.Equal(got, mac(key, signed)) {
-		return ErrForged
-	}
-	body, err := base64.RawURLEncoding.Strict().DecodeString(payload)
-	if err != nil {
-		return ErrForged
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return ErrForged
-	}
-	return nil
-}
-
-func cutLast(s string, sep byte) (before, after string, ok bool) {
-	i := strings.LastIndexByte(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+1:], true
+func newIdentitySigner(secret string) signedtoken.Signer {
+	return signedtoken.New(secret, "oauth identity", tokenVersion, maxTokenLen)
 }
 
 // IdentityTTL is how long a signed identity is accepted: long enough for
@@ -139,7 +50,7 @@ type Identity struct {
 	// Nonce is unique per identity: a SaaS that must accept each identity
 	// once records it until ExpiresAt.
 	Nonce string `json:"nonce"`
-	times
+	signedtoken.Times
 }
 
 // Profile is a user's public profile (sns/userinfo).
@@ -160,13 +71,13 @@ func (id Identity) Expires() time.Time { return time.Unix(id.ExpiresAt, 0) }
 // with ErrMissing, ErrForged or ErrExpired.
 func Verify(stateSecret, signed string, now time.Time) (Identity, error) {
 	var id Identity
-	if err := verify(deriveKey(stateSecret, identityPurpose), signed, &id); err != nil {
+	if err := newIdentitySigner(stateSecret).Open(signed, &id); err != nil {
 		return Identity{}, err
 	}
 	if id.OpenID == "" || id.AppID == "" || id.Nonce == "" {
 		return Identity{}, ErrForged
 	}
-	if err := id.times.check(now); err != nil {
+	if err := id.Check(now); err != nil {
 		return Identity{}, err
 	}
 	return id, nil

@@ -3,6 +3,8 @@ package oauth
 import (
 	"testing"
 	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/signedtoken"
 )
 
 // FuzzVerify: no input panics, and only what was signed with the key is
@@ -10,8 +12,8 @@ import (
 func FuzzVerify(f *testing.F) {
 	const secret = "fuzz-state-secret-0123456789abcdef"
 	now := time.Unix(1_800_000_000, 0)
-	good, err := sign(deriveKey(secret, identityPurpose), Identity{AppID: "wx0a0b000000000001", OpenID: "o1", Scope: "snsapi_base",
-		Nonce: "n", times: times{IssuedAt: now.Unix(), ExpiresAt: now.Add(IdentityTTL).Unix()}})
+	good, err := newIdentitySigner(secret).Sign(Identity{AppID: "wx0a0b000000000001", OpenID: "o1", Scope: "snsapi_base",
+		Nonce: "n", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(IdentityTTL).Unix()}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func FuzzVerify(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := sign(deriveKey(secret, identityPurpose), id)
+		again, err := newIdentitySigner(secret).Sign(id)
 		if err != nil || id.OpenID == "" {
 			t.Fatalf("accepted %q as %+v", raw, id)
 		}
@@ -37,9 +39,9 @@ func FuzzVerify(f *testing.F) {
 func BenchmarkVerify(b *testing.B) {
 	const secret = "bench-state-secret-0123456789abcdef"
 	now := time.Unix(1_800_000_000, 0)
-	signed, err := sign(deriveKey(secret, identityPurpose), Identity{AppID: "wx0a0b000000000001", OpenID: "oV9z7ETAHYKaZweR22Jet8LUuI3V",
+	signed, err := newIdentitySigner(secret).Sign(Identity{AppID: "wx0a0b000000000001", OpenID: "oV9z7ETAHYKaZweR22Jet8LUuI3V",
 		UnionID: "oUnxx6u4OIrKnKc2UVFvnhpw_3Cg", Scope: "snsapi_userinfo", Profile: &Profile{Nickname: "微信用户1", HeadImgURL: "https://thirdwx.qlogo.cn/x/132"},
-		Nonce: "n", times: times{IssuedAt: now.Unix(), ExpiresAt: now.Add(IdentityTTL).Unix()}})
+		Nonce: "n", Times: signedtoken.Times{IssuedAt: now.Unix(), ExpiresAt: now.Add(IdentityTTL).Unix()}})
 	if err != nil {
 		b.Fatal(err)
 	}

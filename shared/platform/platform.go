@@ -184,7 +184,10 @@ func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	web := p.OAuthHandler()
+	web, err := p.OAuthHandler()
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle(authorize.StartPattern, pages)
 	mux.Handle(authorize.CallbackPattern, pages)
@@ -195,7 +198,7 @@ func (p *Platform) AuthorizeHandler() (http.Handler, error) {
 
 // OAuthHandler serves web authorization on behalf of an account (package
 // oauth).
-func (p *Platform) OAuthHandler() http.Handler {
+func (p *Platform) OAuthHandler() (http.Handler, error) {
 	openBase := wechat.DefaultMobileBase
 	if p.Config.MPBase != "" && p.Config.MPBase != wechat.DefaultMPBase {
 		// A simulator serves WeChat's pages on one origin.
