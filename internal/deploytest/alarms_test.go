@@ -77,9 +77,9 @@ func TestAlarmsWatchFailures(t *testing.T) {
 	}
 	stage := map[string]string{"Stage": "Stage"}
 	want := []metric{
-		{refresh.Namespace, "TicketAge", stage},
-		{refresh.Namespace, "Failed", stage},
-		{refresh.Namespace, "NeedsReauth", stage},
+		{emf.Namespace, "TicketAge", stage},
+		{emf.Namespace, "Failed", stage},
+		{emf.Namespace, "NeedsReauth", stage},
 		{emf.Namespace, "AuthorizationLost", stage},
 		{"AWS/ApiGateway", "5xx", map[string]string{"ApiId": "HttpApi"}},
 	}
@@ -182,7 +182,7 @@ func TestAlarmMetricsMatchRefreshEMF(t *testing.T) {
 	_, tpl := readTemplate(t)
 	for id, alarm := range resources(tpl, "AWS::CloudWatch::Alarm") {
 		for _, m := range alarmMetrics(alarm) {
-			if m.Namespace != refresh.Namespace {
+			if m.Namespace != emf.Namespace {
 				continue
 			}
 			dims := slices.Sorted(maps.Keys(m.Dimensions))

@@ -278,11 +278,11 @@ func (s *Service) reportMove(ctx context.Context, a store.Authorizer, from strin
 	}
 	s.log.WarnContext(ctx, "account moved to another customer", "authorizer_appid", a.AppID,
 		"from_customer_ref", from, "customer_ref", a.CustomerRef)
-	s.metric(ctx, map[string]string{"AuthorizerAppID": a.AppID}, emf.Metric{Name: "CustomerMoved", Unit: "Count", Value: 1})
+	s.metric(ctx, map[string]any{"AuthorizerAppID": a.AppID}, emf.Metric{Name: "CustomerMoved", Unit: "Count", Value: 1})
 }
 
 // metric writes one Embedded Metric Format line; failing to is logged.
-func (s *Service) metric(ctx context.Context, props map[string]string, metrics ...emf.Metric) {
+func (s *Service) metric(ctx context.Context, props map[string]any, metrics ...emf.Metric) {
 	w := s.metrics
 	if w == nil {
 		w = os.Stdout

@@ -68,7 +68,7 @@ func (s *Service) AuthorizePushed(ctx context.Context, p Pushed) error {
 func (s *Service) lost(ctx context.Context, appID, infoType string, err error) {
 	s.log.ErrorContext(ctx, "authorization lost: WeChat refuses its code for good; the administrator must authorize again",
 		"authorizer_appid", appID, "info_type", infoType, "err", err)
-	s.metric(ctx, map[string]string{"AuthorizerAppID": appID}, emf.Metric{Name: "AuthorizationLost", Unit: "Count", Value: 1})
+	s.metric(ctx, map[string]any{"AuthorizerAppID": appID}, emf.Metric{Name: "AuthorizationLost", Unit: "Count", Value: 1})
 }
 
 // RetryReport counts what a RetryPending did with the pending exchanges.

@@ -37,10 +37,11 @@ type metadata struct {
 	CloudWatchMetrics []directive
 }
 
-// Write writes metrics and the properties props as one line, in one Write so
-// that it cannot interleave with other log lines. A non-empty stage is the
-// metrics' one dimension (Stage), as the refresh job's are.
-func Write(w io.Writer, at time.Time, stage string, props map[string]string, metrics ...Metric) error {
+// Write writes metrics and the properties props (strings or numbers that
+// are not metrics) as one line, in one Write so that it cannot interleave
+// with other log lines. A non-empty stage is the metrics' one dimension
+// (Stage).
+func Write(w io.Writer, at time.Time, stage string, props map[string]any, metrics ...Metric) error {
 	doc := make(map[string]any, len(props)+len(metrics)+2)
 	for k, v := range props {
 		doc[k] = v

@@ -22,7 +22,7 @@ func TestWrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			err := emf.Write(&buf, at, tt.stage, map[string]string{"AuthorizerAppID": "wxacct"},
+			err := emf.Write(&buf, at, tt.stage, map[string]any{"AuthorizerAppID": "wxacct"},
 				emf.Metric{Name: "CustomerMoved", Unit: "Count", Value: 1})
 			if err != nil {
 				t.Fatal(err)

@@ -1,61 +1,31 @@
 package refresh
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
+
+	"github.com/wxcomponent/wxcomponent/shared/emf"
 )
 
-// Namespace is the CloudWatch namespace of the run's metrics.
-const Namespace = "wxcomponent"
-
-type emfMetric struct {
-	Name string
-	Unit string
-}
-
-type emfDirective struct {
-	Namespace  string
-	Dimensions [][]string
-	Metrics    []emfMetric
-}
-
-type emfMetadata struct {
-	Timestamp         int64
-	CloudWatchMetrics []emfDirective
-}
-
-// writeEMF writes sum as one line of CloudWatch Embedded Metric Format: a
-// JSON object whose _aws member declares which of its top-level numbers are
-// metrics. Lambda's log agent turns such a line on stdout into metrics; the
-// other members stay searchable in the log. The line goes out in one Write so
-// it cannot interleave with other log lines.
+// writeEMF writes sum as one line of CloudWatch Embedded Metric Format
+// (package emf): the run's counts as metrics, the rest searchable in the
+// log.
 func writeEMF(w io.Writer, sum Summary, stage string) error {
-	doc := map[string]any{
-		"ComponentAppID": sum.ComponentAppID,
-		"Due":            sum.Due,
-		"Refreshed":      sum.Refreshed,
-		"Recovered":      sum.Recovered,
-		"NeedsReauth":    sum.NeedsReauth,
-		"Revoked":        sum.Revoked,
-		"Failed":         sum.Failed,
-		"Skipped":        sum.Skipped,
-		"Left":           sum.Left,
-		"Duration":       sum.Duration.Milliseconds(),
-	}
-	var metrics []emfMetric
+	doc := map[string]any{"ComponentAppID": sum.ComponentAppID}
+	count := func(name string, n int) emf.Metric { return emf.Metric{Name: name, Unit: "Count", Value: float64(n)} }
+	var metrics []emf.Metric
 	// A worker's batch (Work, no component state) was counted Due by the run
 	// that queued it: the metric counts it once.
 	if sum.Component != "" {
-		metrics = append(metrics, emfMetric{"Due", "Count"})
+		metrics = append(metrics, count("Due", sum.Due))
+	} else {
+		doc["Due"] = sum.Due
 	}
 	metrics = append(metrics,
-		emfMetric{"Refreshed", "Count"}, emfMetric{"Recovered", "Count"}, emfMetric{"NeedsReauth", "Count"},
-		emfMetric{"Revoked", "Count"}, emfMetric{"Failed", "Count"}, emfMetric{"Skipped", "Count"},
-		emfMetric{"Left", "Count"}, emfMetric{"Duration", "Milliseconds"})
+		count("Refreshed", sum.Refreshed), count("Recovered", sum.Recovered), count("NeedsReauth", sum.NeedsReauth),
+		count("Revoked", sum.Revoked), count("Failed", sum.Failed), count("Skipped", sum.Skipped),
+		count("Left", sum.Left), emf.Metric{Name: "Duration", Unit: "Milliseconds", Value: float64(sum.Duration.Milliseconds())})
 	if sum.Queued > 0 {
-		doc["Queued"] = sum.Queued
-		metrics = append(metrics, emfMetric{"Queued", "Count"})
+		metrics = append(metrics, count("Queued", sum.Queued))
 	}
 	// Seconds left on the component token: an alarm on it catches a component
 	// that stopped renewing (no ticket, wrong secret) before tokens run out.
@@ -67,12 +37,10 @@ func writeEMF(w io.Writer, sum Summary, stage string) error {
 			left = max(0, sum.ComponentExpiresAt.Sub(sum.Start).Seconds())
 			doc["ComponentTokenExpiresAt"] = sum.ComponentExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
 		}
-		doc["ComponentTokenLeft"] = left
-		metrics = append(metrics, emfMetric{"ComponentTokenLeft", "Seconds"})
+		metrics = append(metrics, emf.Metric{Name: "ComponentTokenLeft", Unit: "Seconds", Value: left})
 	}
 	if sum.HasTicket {
-		doc["TicketAge"] = sum.TicketAge.Seconds()
-		metrics = append(metrics, emfMetric{"TicketAge", "Seconds"})
+		metrics = append(metrics, emf.Metric{Name: "TicketAge", Unit: "Seconds", Value: sum.TicketAge.Seconds()})
 	}
 	if sum.Component != "" {
 		doc["ComponentToken"] = string(sum.Component)
@@ -80,19 +48,5 @@ func writeEMF(w io.Writer, sum Summary, stage string) error {
 	if sum.PushTicket != "" {
 		doc["StartPushTicket"] = string(sum.PushTicket)
 	}
-	dims := [][]string{{}}
-	if stage != "" {
-		doc["Stage"] = stage
-		dims = [][]string{{"Stage"}}
-	}
-	doc["_aws"] = emfMetadata{
-		Timestamp:         sum.Start.UnixMilli(),
-		CloudWatchMetrics: []emfDirective{{Namespace: Namespace, Dimensions: dims, Metrics: metrics}},
-	}
-	line, err := json.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("encode metrics: %w", err)
-	}
-	_, err = w.Write(append(line, '\n'))
-	return err
+	return emf.Write(w, sum.Start, stage, doc, metrics...)
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/wxcomponent/wxcomponent/shared/emf"
 )
 
 func TestWriteEMF(t *testing.T) {
@@ -93,8 +95,8 @@ func TestWriteEMF(t *testing.T) {
 				t.Fatalf("want one metric directive, got %d", len(meta.AWS.CloudWatchMetrics))
 			}
 			d := meta.AWS.CloudWatchMetrics[0]
-			if d.Namespace != Namespace || string(d.Dimensions) != tt.dims {
-				t.Errorf("namespace %q dimensions %s, want %q %s", d.Namespace, d.Dimensions, Namespace, tt.dims)
+			if d.Namespace != emf.Namespace || string(d.Dimensions) != tt.dims {
+				t.Errorf("namespace %q dimensions %s, want %q %s", d.Namespace, d.Dimensions, emf.Namespace, tt.dims)
 			}
 			var names []string
 			for _, m := range d.Metrics {
