@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,13 +122,8 @@ func TestHomePageScreenshots(t *testing.T) {
 		{"phone", 390, 844},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			shots := t.ArtifactDir()
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			defer cancel()
-			allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, browsertest.Options(t, tt.width, tt.height)...)
-			defer cancelAlloc()
-			ctx, cancelTab := chromedp.NewContext(allocCtx)
-			defer cancelTab()
+			tab := browsertest.NewTab(t, tt.width, tt.height)
+			ctx := tab.Ctx
 
 			if err := chromedp.Do(ctx,
 				// Headless windows are at least 500 px wide; a phone is narrower.
@@ -166,14 +160,8 @@ func TestHomePageScreenshots(t *testing.T) {
 				t.Fatalf("the page after the refresh: %v", err)
 			}
 			appID, reason, fixHref, overflow := page.AppID, page.Reason, page.Fix, page.Overflow
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(shots, "home-"+tt.name+".png"), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("screenshot in %s", shots)
+			tab.Screenshot("home-" + tt.name + ".png")
+			t.Logf("screenshot in %s", t.ArtifactDir())
 
 			if appID != d.p.Config.ComponentAppID {
 				t.Errorf("component appid shows %q, want %q", appID, d.p.Config.ComponentAppID)

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -106,30 +104,8 @@ func TestBrowserTryOAuth(t *testing.T) {
 	u, d := startDev(t, t.TempDir())
 	account := authorizedOfficialAccount(t, d)
 	want, _ := d.sim.OAuthUser(account.AppID)
-	shots := t.ArtifactDir()
-	t.Logf("screenshots in %s", shots)
-
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, browsertest.Options(t, 1024, 900)...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	fail := func(step string, err error) {
-		t.Helper()
-		body, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
-		t.Fatalf("%s: %v\n%s", step, err, body)
-	}
-	screenshot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tab := browsertest.NewTab(t, 1024, 900)
+	ctx, fail, screenshot := tab.Ctx, tab.Fail, tab.Screenshot
 
 	link := chromedp.ID("try-oauth-" + account.AppID)
 	if err := chromedp.Do(ctx, chromedp.Navigate(u.Platform+"/"), chromedp.WaitVisible(link)); err != nil {

@@ -3,8 +3,12 @@
 package browsertest
 
 import (
+	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -44,5 +48,57 @@ func Options(tb testing.TB, width, height int) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(tb.TempDir()),
 		chromedp.WindowSize(width, height),
+	}
+}
+
+// Tab is a tab of a headless Chromium started for one test; it closes
+// with the test.
+type Tab struct {
+	// Ctx runs chromedp actions in the tab.
+	Ctx context.Context
+	tb  testing.TB
+}
+
+// timeout bounds a test's whole browser session: a page that never shows
+// what the test waits for fails the test instead of hanging it.
+const timeout = 30 * time.Second
+
+// NewTab starts Chromium with a width × height window (Options, plus opts)
+// and opens a tab in it.
+func NewTab(tb testing.TB, width, height int, opts ...chromedp.ExecAllocatorOption) *Tab {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(tb.Context(), timeout)
+	tb.Cleanup(cancel)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(Options(tb, width, height), opts...)...)
+	tb.Cleanup(cancelAlloc)
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	tb.Cleanup(cancelTab)
+	return &Tab{Ctx: tabCtx, tb: tb}
+}
+
+// Fail fails the test at step with err and the page the tab shows.
+func (t *Tab) Fail(step string, err error) {
+	t.tb.Helper()
+	body, _ := chromedp.Run(t.Ctx, chromedp.OuterHTML(chromedp.CSS("body")))
+	t.tb.Fatalf("%s: %v\n%s", step, err, body)
+}
+
+// Screenshot saves the whole page the tab shows as name in the test's
+// artifact directory (go test -artifacts -outputdir DIR keeps it).
+func (t *Tab) Screenshot(name string) {
+	t.tb.Helper()
+	Screenshot(t.Ctx, t.tb, name)
+}
+
+// Screenshot saves the whole page that ctx's tab shows, as Tab.Screenshot
+// does, for a tab of another browser context.
+func Screenshot(ctx context.Context, tb testing.TB, name string) {
+	tb.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(tb.ArtifactDir(), name), png, 0o644); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -3,11 +3,8 @@ package authorize_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -48,36 +45,12 @@ func TestBrowserAuthorization(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, stackOptions{authDomain: true})
-			shots := t.ArtifactDir()
-			t.Logf("screenshots in %s", shots)
-
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			defer cancel()
-			opts := browsertest.Options(t, tt.width, tt.height)
+			var opts []chromedp.ExecAllocatorOption
 			if tt.userAgent != "" {
 				opts = append(opts, chromedp.UserAgent(tt.userAgent))
 			}
-			allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-			defer cancelAlloc()
-			ctx, cancelTab := chromedp.NewContext(allocCtx)
-			defer cancelTab()
-
-			// fail reports err with the page the browser shows.
-			fail := func(step string, err error) {
-				t.Helper()
-				body, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
-				t.Fatalf("%s: %v\n%s", step, err, body)
-			}
-			screenshot := func(name string) {
-				t.Helper()
-				png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-				if err != nil {
-					t.Fatalf("screenshot %s: %v", name, err)
-				}
-				if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tab := browsertest.NewTab(t, tt.width, tt.height, opts...)
+			ctx, fail, screenshot := tab.Ctx, tab.Fail, tab.Screenshot
 
 			// 1. Our start page, as the merchant's admin opens it.
 			if err := chromedp.Do(ctx,
@@ -144,13 +117,7 @@ func TestBrowserAuthorization(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			png, err := chromedp.Run(other, chromedp.FullScreenshot(100))
-			if err == nil {
-				err = os.WriteFile(filepath.Join(shots, "4-replay.png"), png, 0o644)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			browsertest.Screenshot(other, t, "4-replay.png")
 			if resp.Status != http.StatusForbidden || !strings.Contains(heading, "Authorization not confirmed") {
 				t.Errorf("replay in another browser: %d %q, want 403 Authorization not confirmed", resp.Status, heading)
 			}
