@@ -27,9 +27,9 @@ const heartbeatEvery = LeaseTTL / 3
 // context detached from the caller's, so a deadline or cancellation that
 // comes with the answer cannot discard what WeChat issued.
 const (
-	writeTimeout  = 10 * time.Second // all attempts together
-	writeAttempts = 4
-	writeBackoff  = 50 * time.Millisecond // doubled after each attempt
+	writeTimeout    = 10 * time.Second      // all attempts together
+	writeBackoff    = 50 * time.Millisecond // doubled after each attempt
+	writeMaxBackoff = time.Second
 )
 
 // errLeaseLost is the cause of a work context ended because another owner
@@ -194,7 +194,9 @@ func (s *Source) writeAfterAnswer(ctx context.Context, what string, write func(c
 	backoff := writeBackoff
 	for attempt := 1; ; attempt++ {
 		err := write(wctx)
-		if err == nil || !transient(err) || attempt == writeAttempts || wctx.Err() != nil {
+		// Attempts stop only at writeTimeout: what WeChat issued is lost if
+		// this write gives up, so a busy store gets every chance there is.
+		if err == nil || !transient(err) || wctx.Err() != nil {
 			return err
 		}
 		s.log.WarnContext(ctx, "store write failed, retrying", "write", what, "attempt", attempt, "err", err)
@@ -205,7 +207,7 @@ func (s *Source) writeAfterAnswer(ctx context.Context, what string, write func(c
 			return err
 		case <-t.C:
 		}
-		backoff *= 2
+		backoff = min(2*backoff, writeMaxBackoff)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -152,7 +153,9 @@ func TestWriteAfterAnswer(t *testing.T) {
 	}{
 		{"succeeds at once", nil, nil, 1},
 		{"transient failures pass", []error{transientErr, context.DeadlineExceeded}, nil, 3},
-		{"transient failures persist", []error{transientErr, transientErr, transientErr, transientErr, transientErr}, transientErr, writeAttempts},
+		// Backoffs of 50 ms doubling up to 1 s fit 14 attempts in the
+		// write's 10 s.
+		{"transient failures persist until the deadline", slices.Repeat([]error{transientErr}, 100), transientErr, 14},
 		{"conflict is settled", []error{store.ErrConflict}, store.ErrConflict, 1},
 		{"superseded is settled", []error{ErrSuperseded}, ErrSuperseded, 1},
 		{"empty refresh token is refused", []error{store.ErrEmptyRefreshToken}, store.ErrEmptyRefreshToken, 1},
