@@ -52,6 +52,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -278,7 +279,8 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	b.time("updated_at", a.UpdatedAt)
 	b.n("version", a.Version+1)
 
-	in := &dynamodb.PutItemInput{TableName: s.table, Item: b}
+	in := &dynamodb.PutItemInput{TableName: s.table, Item: b,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
 	if a.Version == 0 {
 		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
 	} else {
@@ -287,7 +289,15 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 		in.ExpressionAttributeValues = item{":v": num(a.Version)}
 	}
 	_, err := s.db.PutItem(ctx, in)
-	if _, ok := conditionFailed(err); ok {
+	if old, ok := conditionFailed(err); ok {
+		// The SDK repeats a request whose answer it could not read (a
+		// connection reset, a body that failed its checksum); when the
+		// first one was applied, the repeat fails its own condition. The
+		// stored item being exactly this write, new version included, tells
+		// that case from a lost race.
+		if reflect.DeepEqual(old, item(b)) {
+			return decodeAuthorizer(b)
+		}
 		return store.Authorizer{}, fmt.Errorf("put authorizer %s version %d: %w", a.AppID, a.Version, store.ErrConflict)
 	}
 	if err != nil {

@@ -1,12 +1,17 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,6 +143,69 @@ func TestDynamo(t *testing.T) {
 	t.Run("Table", func(t *testing.T) { testTable(t, newStore(t, nil, 0)) })
 	t.Run("Layout", func(t *testing.T) { testLayout(t, newStore(t, nil, 0)) })
 	t.Run("DueBuckets", func(t *testing.T) { testDueBuckets(t, newStore(t, nil, 8)) })
+	t.Run("RepeatedPut", func(t *testing.T) {
+		// A client whose transport loses the answer to each first PutItem
+		// after DynamoDB applied it, so that the SDK repeats the request.
+		lossy := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+			o.HTTPClient = &http.Client{Transport: &loseFirstAnswer{next: &serialTransport{next: tr}, seen: map[string]bool{}}}
+		})
+		s := newStore(t, nil, 0)
+		testRepeatedPut(t, dynamo.New(lossy, s.table, dynamo.Options{}), s.Store)
+	})
+}
+
+// loseFirstAnswer lets the first PutItem of each distinct body through to
+// DynamoDB and then fails it as a reset connection would, as if the answer
+// never arrived; the SDK retries such a failure.
+type loseFirstAnswer struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (l *loseFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") {
+		return l.next.RoundTrip(r)
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	l.mu.Lock()
+	first := !l.seen[string(b)]
+	l.seen[string(b)] = true
+	l.mu.Unlock()
+	resp, err := l.next.RoundTrip(r)
+	if err != nil || !first {
+		return resp, err
+	}
+	resp.Body.Close()
+	return nil, syscall.ECONNRESET
+}
+
+// testRepeatedPut checks that a write the SDK repeated because its answer
+// was lost, and that DynamoDB had applied, is reported as done, while a
+// write that lost a real race is still a conflict.
+func testRepeatedPut(t *testing.T, lossy, plain store.Store) {
+	ctx := t.Context()
+	created, err := lossy.PutAuthorizer(ctx, store.Authorizer{AppID: "wx0000000000000001", RefreshToken: "r1", Status: store.StatusActive})
+	if err != nil || created.Version != 1 {
+		t.Fatalf("create with a lost answer: %+v, %v; want version 1", created, err)
+	}
+	updated := created
+	updated.AccessToken = "a1"
+	if updated, err = lossy.PutAuthorizer(ctx, updated); err != nil || updated.Version != 2 {
+		t.Fatalf("update with a lost answer: %+v, %v; want version 2", updated, err)
+	}
+	stale := created
+	stale.AccessToken = "a-other"
+	if _, err := plain.PutAuthorizer(ctx, stale); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a write under a version another writer replaced: %v, want ErrConflict", err)
+	}
+	if got, err := plain.GetAuthorizer(ctx, "wx0000000000000001"); err != nil || got.AccessToken != "a1" || got.Version != 2 {
+		t.Fatalf("stored %+v, %v; want the update", got, err)
+	}
 }
 
 // testDueBuckets checks that accounts spread over every bucket of the due
