@@ -94,7 +94,9 @@ check-tools:
 	if ! command -v node >/dev/null 2>&1; then \
 		echo "missing node (the Node.js example's tests): apt-get install -y nodejs npm"; missing=1; \
 	elif [ ! -d examples/node/node_modules/@aws-sdk/client-lambda ]; then \
-		echo "missing the Node.js example's packages: npm ci --prefix examples/node"; missing=1; fi; \
+		echo "missing the Node.js example's packages: npm ci --prefix examples/node"; missing=1; \
+	elif [ ! -d internal/wechatsim/testdata/wxapp-client/node_modules/co-wxapp-open-api ]; then \
+		echo "missing the simulator's independent client: npm ci --prefix internal/wechatsim/testdata/wxapp-client"; missing=1; fi; \
 	if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
 		&& ! command -v google-chrome >/dev/null 2>&1; then \
 		echo "missing chromium: apt-get install -y chromium"; missing=1; fi; \

@@ -164,6 +164,19 @@ func (p *platform) eventsOf(infoType string) []wxxml.Fields {
 	return out
 }
 
+// messagesOf returns the recorded message pushes of one Event.
+func (p *platform) messagesOf(event string) []wxxml.Fields {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []wxxml.Fields
+	for _, f := range p.messages {
+		if f.Get("Event") == event {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // lastMessage returns the last message push received.
 func (p *platform) lastMessage() wxxml.Fields {
 	p.mu.Lock()
