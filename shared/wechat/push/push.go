@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/wechat/wxcrypto"
@@ -65,15 +67,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // the window, 413 for an oversized body, 401 for a bad signature or a
 // ciphertext that does not authenticate, 400 for anything malformed.
 func Open(r *http.Request, c *wxcrypto.Crypter, opts Options) (Opened, error) {
-	q := r.URL.Query()
-	p := Opened{Query: Query{
-		Signature:    q.Get("signature"),
-		Timestamp:    q.Get("timestamp"),
-		Nonce:        q.Get("nonce"),
-		EncryptType:  q.Get("encrypt_type"),
-		MsgSignature: q.Get("msg_signature"),
-		OpenID:       q.Get("openid"),
-	}}
+	p := Opened{Query: parseQuery(r.URL.RawQuery)}
 	if p.Query.Timestamp == "" || p.Query.Nonce == "" || p.Query.Signature == "" || p.Query.MsgSignature == "" {
 		return p, &Error{http.StatusBadRequest, errors.New("missing signature, timestamp, nonce or msg_signature")}
 	}
@@ -134,11 +128,70 @@ func (o Options) checkTimestamp(ts string) error {
 	return nil
 }
 
+// parseQuery reads the parameters WeChat signs a push with from a raw
+// query, as url.Values.Get would (the first value of each), without
+// building the map of every parameter that url.ParseQuery makes.
+func parseQuery(raw string) Query {
+	var q Query
+	seen := [6]bool{}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(pair, ";") {
+			continue // url.ParseQuery refuses it too
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(key, "%+") {
+			k, err := url.QueryUnescape(key)
+			if err != nil {
+				continue
+			}
+			key = k
+		}
+		var i int
+		var dst *string
+		switch key {
+		case "signature":
+			i, dst = 0, &q.Signature
+		case "timestamp":
+			i, dst = 1, &q.Timestamp
+		case "nonce":
+			i, dst = 2, &q.Nonce
+		case "encrypt_type":
+			i, dst = 3, &q.EncryptType
+		case "msg_signature":
+			i, dst = 4, &q.MsgSignature
+		case "openid":
+			i, dst = 5, &q.OpenID
+		default:
+			continue
+		}
+		if seen[i] {
+			continue
+		}
+		if strings.ContainsAny(value, "%+") {
+			v, err := url.QueryUnescape(value)
+			if err != nil {
+				continue
+			}
+			value = v
+		}
+		seen[i], *dst = true, value
+	}
+	return q
+}
+
 func readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBody {
 		return nil, &Error{http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes exceeds %d", r.ContentLength, MaxBody)}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	// A body of known length is read into one buffer of that size; one byte
+	// more tells whether the request sent more than it declared.
+	size := 512
+	if r.ContentLength >= 0 {
+		size = int(r.ContentLength) + 1
+	}
+	body, err := readAll(io.LimitReader(r.Body, MaxBody+1), size)
 	if err != nil {
 		return nil, &Error{http.StatusBadRequest, fmt.Errorf("read body: %w", err)}
 	}
@@ -158,4 +211,22 @@ func Reject(w http.ResponseWriter, err error) int {
 	}
 	http.Error(w, http.StatusText(status), status)
 	return status
+}
+
+// readAll is io.ReadAll starting from a buffer of size bytes.
+func readAll(r io.Reader, size int) ([]byte, error) {
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }

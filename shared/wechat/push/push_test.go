@@ -119,3 +119,43 @@ func FuzzCheckTimestamp(f *testing.F) {
 		}
 	})
 }
+
+func TestParseQuery(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want Query
+	}{
+		{"signature=s&timestamp=1&nonce=n&encrypt_type=aes&msg_signature=m&openid=o",
+			Query{Signature: "s", Timestamp: "1", Nonce: "n", EncryptType: "aes", MsgSignature: "m", OpenID: "o"}},
+		{"nonce=first&nonce=second", Query{Nonce: "first"}},
+		{"nonce=a%20b+c", Query{Nonce: "a b c"}},
+		{"nonce=%zz&nonce=ok", Query{Nonce: "ok"}},
+		{"non%63e=escaped-key", Query{Nonce: "escaped-key"}},
+		{"nonce=a;b&timestamp=2", Query{Timestamp: "2"}},
+		{"openid&signature=", Query{}},
+		{"", Query{}},
+		{"&&=&x=y", Query{}},
+	}
+	for _, tt := range tests {
+		if got := parseQuery(tt.raw); got != tt.want {
+			t.Errorf("parseQuery(%q) = %+v, want %+v", tt.raw, got, tt.want)
+		}
+	}
+}
+
+// FuzzParseQuery: the signed parameters read from any raw query are the
+// ones url.ParseQuery gives.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"signature=s&timestamp=1&nonce=n&encrypt_type=aes&msg_signature=m&openid=o",
+		"nonce=a%20b+c", "non%63e=k", "nonce=%zz&nonce=ok", "a;b=c&nonce=1", "=&&=", "nonce"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, _ := url.ParseQuery(raw)
+		want := Query{Signature: v.Get("signature"), Timestamp: v.Get("timestamp"), Nonce: v.Get("nonce"),
+			EncryptType: v.Get("encrypt_type"), MsgSignature: v.Get("msg_signature"), OpenID: v.Get("openid")}
+		if got := parseQuery(raw); got != want {
+			t.Fatalf("parseQuery(%q) = %+v, url.ParseQuery gives %+v", raw, got, want)
+		}
+	})
+}
