@@ -93,8 +93,10 @@ func (h *handler) serve(ctx context.Context, r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The envelope's AppId is outside the signature, so its text is not
+	// repeated in the log.
 	if in.Envelope.AppID != "" && in.Envelope.AppID != h.crypter.AppID() {
-		return "", &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope AppId %q is not this component", in.Envelope.AppID)}
+		return "", &push.Error{Status: http.StatusBadRequest, Err: fmt.Errorf("envelope AppId (%d bytes) is not this component", len(in.Envelope.AppID))}
 	}
 	f, err := wxxml.Parse(in.Plaintext)
 	if err != nil {

@@ -159,6 +159,9 @@ func TestRejectedPushesStoreNothing(t *testing.T) {
 		{"event for another component", func(t *testing.T) pushtest.Push {
 			return seal(t, readFile(t, "other-component.xml"))
 		}, http.StatusBadRequest},
+		{"envelope AppId of another component", func(t *testing.T) pushtest.Push {
+			return pushtest.Seal(t, component, readFile(t, "ticket.xml"), "AppId", "attacker-words", "1764000000", "1")
+		}, http.StatusBadRequest},
 		{"broken inner XML", func(t *testing.T) pushtest.Push { return seal(t, readFile(t, "broken.xml")) }, http.StatusBadRequest},
 		{"broken envelope", func(t *testing.T) pushtest.Push {
 			p := good(t)
@@ -218,6 +221,7 @@ func TestRejectedPushesStoreNothing(t *testing.T) {
 		"ticket with a space":                       "outside visible ASCII",
 		"ticket not ASCII":                          "outside visible ASCII",
 		"ticket over 512 bytes":                     "bytes exceeds 512",
+		"envelope AppId of another component":       "envelope AppId (14 bytes) is not this component",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +232,9 @@ func TestRejectedPushesStoreNothing(t *testing.T) {
 			}
 			if r := reasons[tt.name]; !strings.Contains(f.logs.String(), r) {
 				t.Errorf("log does not say %q:\n%s", r, f.logs)
+			}
+			if strings.Contains(f.logs.String(), "attacker-words") {
+				t.Errorf("log repeats the envelope's unsigned AppId:\n%s", f.logs)
 			}
 			if strings.Contains(f.logs.String(), "ticket@@@") {
 				t.Errorf("log holds the ticket:\n%s", f.logs)
