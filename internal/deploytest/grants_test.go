@@ -42,7 +42,8 @@ func TestFunctionsMayDoTheirWork(t *testing.T) {
 			{"dynamodb:PutItem", "AUTHORIZER#wx570bc396a51b8ff8"},
 		},
 		"RefreshFunction": append(slices.Clone(tokenWork),
-			grant{"dynamodb:Query", "PENDING"}, grant{"dynamodb:PutItem", "PENDING"}, grant{"dynamodb:DeleteItem", "PENDING"}),
+			grant{"dynamodb:Query", "PENDING"}, grant{"dynamodb:PutItem", "PENDING"}, grant{"dynamodb:DeleteItem", "PENDING"},
+			grant{"dynamodb:GetItem", "WXA#wx0123456789abcdef"}, grant{"dynamodb:PutItem", "WXA#wx0123456789abcdef"}),
 		"TokenFunction": tokenWork,
 	}
 	for _, v := range variants {

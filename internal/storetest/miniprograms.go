@@ -25,6 +25,7 @@ func newMiniProgram(appID string, now time.Time) store.MiniProgram {
 		AuditedAt:       now.Add(-time.Minute),
 		Reason:          "小程序内容不符合规则",
 		ScreenShot:      "media1|media2",
+		PollAt:          now.Add(23 * time.Hour),
 		ReleasedVersion: "1.1.0",
 		ReleasedAt:      now.Add(-48 * time.Hour),
 		LastError:       "wechat wxa/release: errcode 85019: no audit passed",
@@ -124,6 +125,43 @@ func miniProgramTests() []test {
 			if calls.Load() < n {
 				t.Fatalf("fn ran %d times for %d updates", calls.Load(), n)
 			}
+		}},
+		{"DueAudits", func(t *testing.T, e *env) {
+			now := e.clock.Now().Truncate(time.Second)
+			put := func(appID string, pollAt time.Time) store.MiniProgram {
+				t.Helper()
+				m, err := e.s.PutMiniProgram(e.ctx, store.MiniProgram{AppID: appID, Audit: store.AuditPending, PollAt: pollAt})
+				wantErr(t, "put "+appID, err, nil)
+				return m
+			}
+			due := func(before time.Time, limit int) []string {
+				t.Helper()
+				list, err := e.s.DueAudits(e.ctx, before, limit)
+				wantErr(t, "due audits", err, nil)
+				ids := []string{}
+				for _, m := range list {
+					ids = append(ids, m.AppID)
+				}
+				return ids
+			}
+			later := put("wxlater", now.Add(time.Hour))
+			put("wxearly", now.Add(-time.Hour))
+			put("wxnopoll", time.Time{})
+			put("wxnow", now)
+			wantEqual(t, "due now", due(now, 10), []string{"wxearly", "wxnow"})
+			wantEqual(t, "due now, limit 1", due(now, 1), []string{"wxearly"})
+			wantEqual(t, "due in two hours", due(now.Add(2*time.Hour), 10), []string{"wxearly", "wxnow", "wxlater"})
+
+			// The audit was decided: off the list.
+			later.PollAt, later.Audit = time.Time{}, store.AuditPassed
+			_, err := e.s.PutMiniProgram(e.ctx, later)
+			wantErr(t, "decide", err, nil)
+			wantEqual(t, "due after a decision", due(now.Add(2*time.Hour), 10), []string{"wxearly", "wxnow"})
+			// A conflicting write changes nothing on the list either.
+			later.PollAt = now
+			_, err = e.s.PutMiniProgram(e.ctx, later)
+			wantErr(t, "stale write", err, store.ErrConflict)
+			wantEqual(t, "due after a refused write", due(now.Add(2*time.Hour), 10), []string{"wxearly", "wxnow"})
 		}},
 		{"SeparateFromAuthorizer", func(t *testing.T, e *env) {
 			now := e.clock.Now()

@@ -44,7 +44,7 @@ func (s *Service) handleCodeAudit(ctx context.Context, m *message.Message) (mess
 		if state == store.AuditPassed {
 			p.Reason, p.ScreenShot = "", ""
 		}
-		p.UpdatedAt = now
+		p.PollAt, p.UpdatedAt = nextPoll(*p, now), now
 		return nil
 	})
 	if errors.Is(err, errStale) {

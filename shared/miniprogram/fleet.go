@@ -109,6 +109,64 @@ func (s *Service) PollAll(ctx context.Context, appIDs []string, opts FleetOption
 	return Fleet(ctx, appIDs, opts, s.Poll)
 }
 
+// maxDuePolls bounds the audits one PollDue reads; the rest stay due for
+// the next run.
+const maxDuePolls = 1000
+
+// PollSummary counts what PollDue did. Due = Decided + InReview + Failed.
+type PollSummary struct {
+	Due      int // audits whose poll was due
+	Decided  int // WeChat had decided them: passed, rejected or withdrawn
+	InReview int // still in review (or delayed): polled again later
+	Failed   int // the call failed: tried again after AuditPollInterval
+}
+
+// PollDue asks WeChat about the audits still in review whose poll is due
+// (see AuditPollAfter) and records what it answers. The refresh job calls
+// it on every run.
+func (s *Service) PollDue(ctx context.Context, opts FleetOptions) (PollSummary, error) {
+	var sum PollSummary
+	due, err := s.store.DueAudits(ctx, s.now(), maxDuePolls)
+	if err != nil {
+		return sum, fmt.Errorf("poll audits: %w", err)
+	}
+	ids := make([]string, len(due))
+	for i, m := range due {
+		ids[i] = m.AppID
+	}
+	sum.Due = len(ids)
+	var errs []error
+	for _, o := range s.PollAll(ctx, ids, opts) {
+		switch {
+		case o.Err != nil:
+			sum.Failed++
+			if err := s.postpone(ctx, o.AppID); err != nil {
+				errs = append(errs, err)
+			}
+			s.log.WarnContext(ctx, "poll audit", "authorizer_appid", o.AppID, "err", o.Err)
+		case o.State.Audit.InReview():
+			sum.InReview++
+		default:
+			sum.Decided++
+		}
+	}
+	return sum, errors.Join(errs...)
+}
+
+// postpone moves the poll of appID's audit AuditPollInterval on, so that a
+// failing call is not repeated on every run.
+func (s *Service) postpone(ctx context.Context, appID string) error {
+	now := s.now()
+	_, err := store.UpdateMiniProgram(ctx, s.store, appID, func(m *store.MiniProgram) error {
+		m.PollAt = nextPoll(*m, now)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postpone audit poll of %s: %w", appID, err)
+	}
+	return nil
+}
+
 // ErrNotPassed reports that a mini program's latest audit has not passed,
 // so there is nothing to release.
 var ErrNotPassed = errors.New("no passed audit to release")

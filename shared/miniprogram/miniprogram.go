@@ -117,6 +117,7 @@ func (s *Service) Submit(ctx context.Context, appID string, req wechat.SubmitAud
 		return func(m *store.MiniProgram) {
 			m.AuditID, m.Audit, m.AuditVersion, m.SubmittedAt = id, store.AuditPending, m.UserVersion, now
 			m.AuditedAt, m.Reason, m.ScreenShot = time.Time{}, "", ""
+			m.PollAt = nextPoll(*m, now)
 		}, nil
 	})
 }
@@ -147,20 +148,43 @@ func (s *Service) Poll(ctx context.Context, appID string) (store.MiniProgram, er
 		if !ok {
 			return nil, fmt.Errorf("wechat wxa/get_latest_auditstatus: unknown status %d", st.Status)
 		}
+		now := s.now()
 		return func(m *store.MiniProgram) {
-			if m.AuditID != 0 && st.AuditID != m.AuditID {
-				return
+			// An answer about an older audit than the recorded one only
+			// moves the next poll on.
+			if m.AuditID == 0 || st.AuditID == m.AuditID {
+				m.AuditID, m.Audit = st.AuditID, state
+				if m.AuditVersion == "" {
+					m.AuditVersion = st.UserVersion
+				}
+				if m.SubmittedAt.IsZero() && st.SubmitTime > 0 {
+					m.SubmittedAt = time.Unix(st.SubmitTime, 0)
+				}
+				m.Reason, m.ScreenShot = st.Reason, st.ScreenShot
 			}
-			m.AuditID, m.Audit = st.AuditID, state
-			if m.AuditVersion == "" {
-				m.AuditVersion = st.UserVersion
-			}
-			if m.SubmittedAt.IsZero() && st.SubmitTime > 0 {
-				m.SubmittedAt = time.Unix(st.SubmitTime, 0)
-			}
-			m.Reason, m.ScreenShot = st.Reason, st.ScreenShot
+			m.PollAt = nextPoll(*m, now)
 		}, nil
 	})
+}
+
+// Audits still in review a day after their submission are polled every six
+// hours by the refresh job (PollDue), in case WeChat's push was lost.
+const (
+	AuditPollAfter    = 24 * time.Hour
+	AuditPollInterval = 6 * time.Hour
+)
+
+// nextPoll returns when to ask WeChat about m's audit, from now on: zero
+// once WeChat has decided it.
+func nextPoll(m store.MiniProgram, now time.Time) time.Time {
+	if !m.Audit.InReview() {
+		return time.Time{}
+	}
+	first, next := m.SubmittedAt.Add(AuditPollAfter), now.Add(AuditPollInterval)
+	if first.After(next) {
+		return first
+	}
+	return next
 }
 
 // auditState converts get_auditstatus's status code.

@@ -17,12 +17,15 @@ import (
 
 const appID = "wx00000000000000a1"
 
-// fakeAPI answers each call with the error set for it.
+// fakeAPI answers each call with the error set for it (for a poll, the
+// error set for "poll <appid>" too), and a poll with the status set for the
+// mini program or else a rejection of audit 1.
 type fakeAPI struct {
-	mu    sync.Mutex
-	errs  map[string]error
-	calls []string
-	next  int64
+	mu     sync.Mutex
+	errs   map[string]error
+	latest map[string]wechat.AuditStatus
+	calls  []string
+	next   int64
 }
 
 func (f *fakeAPI) call(name string) error {
@@ -42,8 +45,19 @@ func (f *fakeAPI) SubmitAudit(context.Context, string, wechat.SubmitAudit) (int6
 	f.next++
 	return f.next, nil
 }
-func (f *fakeAPI) LatestAuditStatus(context.Context, string) (wechat.AuditStatus, error) {
-	return wechat.AuditStatus{AuditID: 1, Status: wechat.AuditStatusRejected, Reason: "polled"}, f.call("poll")
+func (f *fakeAPI) LatestAuditStatus(_ context.Context, appID string) (wechat.AuditStatus, error) {
+	if err := f.call("poll"); err != nil {
+		return wechat.AuditStatus{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.errs["poll "+appID]; err != nil {
+		return wechat.AuditStatus{}, err
+	}
+	if st, ok := f.latest[appID]; ok {
+		return st, nil
+	}
+	return wechat.AuditStatus{AuditID: 1, Status: wechat.AuditStatusRejected, Reason: "polled"}, nil
 }
 func (f *fakeAPI) Release(context.Context, string) error { return f.call("release") }
 
@@ -66,7 +80,7 @@ func (c *clock) Advance(d time.Duration) {
 
 func newService(t *testing.T) (*Service, *fakeAPI, *clock) {
 	c := &clock{now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
-	api := &fakeAPI{errs: map[string]error{}}
+	api := &fakeAPI{errs: map[string]error{}, latest: map[string]wechat.AuditStatus{}}
 	return New(Options{Store: simtest.OpenStore(t, c.Now), API: api, Now: c.Now}), api, c
 }
 
@@ -147,30 +161,35 @@ func TestAuditEvents(t *testing.T) {
 	at := func(tag string, d time.Duration, base time.Time) string {
 		return fmt.Sprintf("<%s>%d</%s>", tag, base.Add(d).Unix(), tag)
 	}
+	const noPoll = time.Duration(0)
 	tests := []struct {
 		name       string
 		events     func(base time.Time) []ev
 		wantAudit  store.AuditState
 		wantReason string
+		wantPoll   time.Duration // from the submission; noPoll: none
 	}{
 		{"rejected", func(b time.Time) []ev {
 			return []ev{{"weapp_audit_fail", time.Hour, "<Reason><![CDATA[页面空白]]></Reason>" + at("FailTime", time.Hour, b) + "<ScreenShot><![CDATA[a|b]]></ScreenShot>"}}
-		}, store.AuditRejected, "页面空白"},
+		}, store.AuditRejected, "页面空白", noPoll},
+		{"delayed", func(b time.Time) []ev {
+			return []ev{{"weapp_audit_delay", time.Hour, "<Reason><![CDATA[需要更多时间]]></Reason>" + at("DelayTime", time.Hour, b)}}
+		}, store.AuditDelayed, "需要更多时间", AuditPollAfter},
 		{"delayed then passed", func(b time.Time) []ev {
 			return []ev{
 				{"weapp_audit_delay", time.Hour, "<Reason><![CDATA[需要更多时间]]></Reason>" + at("DelayTime", time.Hour, b)},
 				{"weapp_audit_success", 2 * time.Hour, at("SuccTime", 2*time.Hour, b)},
 			}
-		}, store.AuditPassed, ""},
+		}, store.AuditPassed, "", noPoll},
 		{"a result older than the submission is ignored", func(b time.Time) []ev {
 			return []ev{{"weapp_audit_fail", -time.Hour, "<Reason><![CDATA[old]]></Reason>" + at("FailTime", -time.Hour, b)}}
-		}, store.AuditPending, ""},
+		}, store.AuditPending, "", AuditPollAfter},
 		{"a late delay does not undo a pass", func(b time.Time) []ev {
 			return []ev{
 				{"weapp_audit_success", 2 * time.Hour, at("SuccTime", 2*time.Hour, b)},
 				{"weapp_audit_delay", time.Hour, "<Reason><![CDATA[late]]></Reason>" + at("DelayTime", time.Hour, b)},
 			}
-		}, store.AuditPassed, ""},
+		}, store.AuditPassed, "", noPoll},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,7 +218,56 @@ func TestAuditEvents(t *testing.T) {
 			if got.Audit != tt.wantAudit || got.Reason != tt.wantReason {
 				t.Errorf("audit %s %q, want %s %q", got.Audit, got.Reason, tt.wantAudit, tt.wantReason)
 			}
+			wantPoll := time.Time{}
+			if tt.wantPoll != noPoll {
+				wantPoll = base.Add(tt.wantPoll)
+			}
+			if !got.PollAt.Equal(wantPoll) {
+				t.Errorf("next poll %v, want %v", got.PollAt, wantPoll)
+			}
 		})
+	}
+}
+
+// TestPollDue: audits still in review a day after their submission are
+// polled, those WeChat decided leave the list, and those still in review or
+// whose poll failed come back AuditPollInterval later.
+func TestPollDue(t *testing.T) {
+	ctx := context.Background()
+	s, api, c := newService(t)
+	const decided, inReview, failing = "wx00000000000000b1", "wx00000000000000b2", "wx00000000000000b3"
+	for _, id := range []string{decided, inReview, failing} {
+		if _, err := s.Submit(ctx, id, wechat.SubmitAudit{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api.latest[decided] = wechat.AuditStatus{AuditID: 1, Status: wechat.AuditStatusRejected, Reason: "页面空白"}
+	api.latest[inReview] = wechat.AuditStatus{AuditID: 2, Status: wechat.AuditStatusPending}
+	api.errs["poll "+failing] = &wechat.Error{API: "wxa/get_latest_auditstatus", Code: -1, Msg: "system error"}
+
+	steps := []struct {
+		advance time.Duration
+		want    PollSummary
+	}{
+		{AuditPollAfter - time.Second, PollSummary{}},
+		{time.Second, PollSummary{Due: 3, Decided: 1, InReview: 1, Failed: 1}},
+		{AuditPollInterval - time.Second, PollSummary{}},
+		{time.Second, PollSummary{Due: 2, InReview: 1, Failed: 1}},
+	}
+	for i, st := range steps {
+		c.Advance(st.advance)
+		got, err := s.PollDue(ctx, FleetOptions{})
+		if err != nil || got != st.want {
+			t.Fatalf("step %d: PollDue = %+v, %v; want %+v", i, got, err, st.want)
+		}
+	}
+	m, err := s.store.GetMiniProgram(ctx, decided)
+	if err != nil || m.Audit != store.AuditRejected || m.Reason != "页面空白" || !m.PollAt.IsZero() {
+		t.Errorf("decided audit: %+v, %v", m, err)
+	}
+	m, err = s.store.GetMiniProgram(ctx, failing)
+	if err != nil || m.Audit != store.AuditPending || !strings.Contains(m.LastError, "system error") || !m.PollAt.Equal(c.Now().Add(AuditPollInterval)) {
+		t.Errorf("audit whose poll fails: %+v, %v", m, err)
 	}
 }
 

@@ -3,11 +3,13 @@ package platform
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/wxcomponent/wxcomponent/shared/miniprogram"
 	"github.com/wxcomponent/wxcomponent/shared/refresh"
 )
 
@@ -20,17 +22,6 @@ type RefreshSettings struct {
 }
 
 func (p *Platform) refreshOptions() refresh.Options {
-	var after func(context.Context) error
-	if p.JSSDK != nil {
-		after = func(ctx context.Context) error {
-			sum, err := p.JSSDK.RefreshDue(ctx)
-			if sum.Due > 0 {
-				p.Logger.InfoContext(ctx, "JS-SDK tickets", "due", sum.Due, "refreshed", sum.Refreshed,
-					"idled", sum.Idled, "skipped", sum.Skipped, "failed", sum.Failed)
-			}
-			return err
-		}
-	}
 	return refresh.Options{
 		Store:       p.Store,
 		Tokens:      p.Tokens,
@@ -40,14 +31,39 @@ func (p *Platform) refreshOptions() refresh.Options {
 		Stage:       p.Stage,
 		Metrics:     p.Metrics,
 		Accounts:    p.Accounts,
-		After:       after,
+		After:       p.afterRefresh,
 		Concurrency: p.Refresh.Concurrency,
 		Queue:       p.Refresh.Queue,
 	}
 }
 
+// afterRefresh is the work that rides on every refresh run with a usable
+// component token: the JS-SDK tickets in use that are due, and the mini
+// program audits whose poll is due.
+func (p *Platform) afterRefresh(ctx context.Context) error {
+	var errs []error
+	if p.JSSDK != nil {
+		sum, err := p.JSSDK.RefreshDue(ctx)
+		if sum.Due > 0 {
+			p.Logger.InfoContext(ctx, "JS-SDK tickets", "due", sum.Due, "refreshed", sum.Refreshed,
+				"idled", sum.Idled, "skipped", sum.Skipped, "failed", sum.Failed)
+		}
+		errs = append(errs, err)
+	}
+	if p.MiniPrograms != nil {
+		sum, err := p.MiniPrograms.PollDue(ctx, miniprogram.FleetOptions{Concurrency: p.Refresh.Concurrency})
+		if sum.Due > 0 {
+			p.Logger.InfoContext(ctx, "mini program audits polled", "due", sum.Due, "decided", sum.Decided,
+				"in_review", sum.InReview, "failed", sum.Failed)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // RunRefresh runs the refresh job once: the component token, then every
-// authorizer that is due, then the JS-SDK tickets in use that are due.
+// authorizer that is due, then the JS-SDK tickets in use and the mini
+// program audits that are due.
 func (p *Platform) RunRefresh(ctx context.Context) (refresh.Summary, error) {
 	return refresh.Run(ctx, p.refreshOptions())
 }

@@ -212,7 +212,8 @@ func TestAWSRequests(t *testing.T) {
 		t.Errorf("%d AWS requests for %d accounts, %d of them per run: %.2f per account, want at most 2", total, accounts, perRun, perAccount)
 	}
 	// Reads of the component's ticket and token, one query per due bucket
-	// (4 here), the pending authorizations and the JS-SDK tickets due.
+	// (4 here), the pending authorizations, the JS-SDK tickets due and the
+	// audits to poll.
 	if perRun > 10 {
 		t.Errorf("a run with nothing due made %d AWS requests, want a few", perRun)
 	}

@@ -86,7 +86,8 @@ type Options struct {
 	// failed, once per run.
 	Accounts PendingRetrier
 	// After, when set, runs at the end of every run that had a usable
-	// component token: more renewals that ride on the job (JS-SDK tickets).
+	// component token: more work that rides on the job (JS-SDK tickets,
+	// mini program audit polls).
 	After func(ctx context.Context) error
 
 	// Queue, when set, receives the due accounts in batches whenever more

@@ -46,6 +46,10 @@ type MiniProgram struct {
 	Reason       string     `json:"reason,omitempty"`    // why it was rejected or delayed
 	ScreenShot   string     `json:"screenshot,omitempty"`
 
+	// PollAt is when the refresh job next asks WeChat about the audit, in
+	// case its push was lost; zero while no audit is in review.
+	PollAt time.Time `json:"poll_at,omitzero"`
+
 	// The version online (wxa/release).
 	ReleasedVersion string    `json:"released_version,omitempty"`
 	ReleasedAt      time.Time `json:"released_at,omitzero"`
@@ -96,6 +100,9 @@ type MiniPrograms interface {
 	PutMiniProgram(ctx context.Context, m MiniProgram) (MiniProgram, error)
 	// GetMiniProgram returns the pipeline of appID or ErrNotFound.
 	GetMiniProgram(ctx context.Context, appID string) (MiniProgram, error)
+	// DueAudits returns up to limit pipelines whose PollAt is set and not
+	// after before, earliest first.
+	DueAudits(ctx context.Context, before time.Time, limit int) ([]MiniProgram, error)
 }
 
 // UpdateMiniProgram reads the pipeline of appID (a zero one with only AppID

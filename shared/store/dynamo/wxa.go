@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,9 +18,13 @@ import (
 // IAM condition sees partition keys only). Its document is
 // store.EncodeMiniProgram's JSON in the "state" attribute, readable by a
 // Lambda in any language.
+//
+// A pipeline whose audit the refresh job is to poll carries due = auditDue
+// and next_refresh_at = PollAt, a partition of the due index of its own.
 const (
 	wxaPrefix = "WXA#"
 	skWXA     = "WXA"
+	auditDue  = "wxaudit"
 )
 
 // PutMiniProgram implements store.Store.
@@ -33,6 +38,10 @@ func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.
 	b.s("state", string(data))
 	b.time("updated_at", m.UpdatedAt)
 	b.n("version", m.Version+1)
+	if !m.PollAt.IsZero() {
+		b.s("due", auditDue)
+		b.n("next_refresh_at", unix(m.PollAt))
+	}
 	in := &dynamodb.PutItemInput{TableName: s.table, Item: b}
 	if m.Version == 0 {
 		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
@@ -54,17 +63,29 @@ func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.
 // GetMiniProgram implements store.Store.
 func (s *Store) GetMiniProgram(ctx context.Context, appID string) (store.MiniProgram, error) {
 	it, err := s.get(ctx, wxaPrefix+appID, skWXA)
-	if err != nil {
-		return store.MiniProgram{}, fmt.Errorf("get mini program %s: %w", appID, err)
+	if err == nil {
+		var m store.MiniProgram
+		if m, err = decodeMiniProgram(it); err == nil {
+			return m, nil
+		}
 	}
+	return store.MiniProgram{}, fmt.Errorf("get mini program %s: %w", appID, err)
+}
+
+// DueAudits implements store.Store from the due index's audit partition.
+func (s *Store) DueAudits(ctx context.Context, before time.Time, limit int) ([]store.MiniProgram, error) {
+	list, err := queryDue(ctx, s, auditDue, before, limit, decodeMiniProgram)
+	if err != nil {
+		return nil, fmt.Errorf("due audits: %w", err)
+	}
+	return list, nil
+}
+
+func decodeMiniProgram(it item) (store.MiniProgram, error) {
 	d := decoder{item: it}
 	data, version := d.s("state"), d.n("version")
 	if d.err != nil {
-		return store.MiniProgram{}, fmt.Errorf("get mini program %s: %w", appID, d.err)
+		return store.MiniProgram{}, d.err
 	}
-	m, err := store.DecodeMiniProgram([]byte(data), version)
-	if err != nil {
-		return store.MiniProgram{}, fmt.Errorf("get mini program %s: %w", appID, err)
-	}
-	return m, nil
+	return store.DecodeMiniProgram([]byte(data), version)
 }

@@ -7,11 +7,11 @@ import (
 )
 
 // schemaVersion is the layout this package writes, kept in PRAGMA user_version.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // migrations[v] brings a database at version v to v+1; a new file runs
 // them all.
-var migrations = []string{schema, upgradeFrom1, schemaAuthorize, schemaJSSDK, addRefreshingUntil}
+var migrations = []string{schema, upgradeFrom1, schemaAuthorize, schemaJSSDK, addRefreshingUntil, addAuditPolls}
 
 // schema creates the layout of version 1. Times are epoch seconds (0 for
 // none) except lease ends, in milliseconds. Nothing in authorizers or
@@ -110,6 +110,19 @@ CREATE INDEX IF NOT EXISTS js_tickets_due
 
 // addRefreshingUntil is version 5: the refresh job's claim on an account.
 const addRefreshingUntil = `ALTER TABLE authorizers ADD COLUMN refreshing_until INTEGER NOT NULL DEFAULT 0;`
+
+// addAuditPolls is version 6: the mini programs' release pipelines, one
+// JSON document each (store.EncodeMiniProgram), with when the refresh job
+// next polls an audit. Earlier builds created the table on every open
+// without poll_at, so it may exist already.
+const addAuditPolls = `
+CREATE TABLE IF NOT EXISTS mini_programs (
+	appid   TEXT PRIMARY KEY,
+	state   TEXT NOT NULL,
+	version INTEGER NOT NULL
+) STRICT;
+ALTER TABLE mini_programs ADD COLUMN poll_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS mini_programs_poll ON mini_programs (poll_at) WHERE poll_at > 0;`
 
 // migrate brings the database to schemaVersion inside one IMMEDIATE
 // transaction, so two processes opening a new file at once create it once.

@@ -91,9 +91,6 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := migrate(ctx, s.writer); err != nil {
 		return err
 	}
-	if err := createMiniPrograms(ctx, s.writer); err != nil {
-		return err
-	}
 	if s.reader, err = sql.Open("sqlite", dsn(path, url.Values{"_query_only": {"1"}})); err != nil {
 		return err
 	}

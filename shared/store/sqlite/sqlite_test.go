@@ -201,8 +201,8 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-// TestDueUsesIndex checks the query plan: the refresh job's query must
-// search the partial index, not scan the table.
+// TestDueUsesIndex: the due queries search their partial index in order,
+// without sorting.
 func TestDueUsesIndex(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	open(t, path, nil)
@@ -211,8 +211,23 @@ func TestDueUsesIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	rows, err := raw.QueryContext(t.Context(), `EXPLAIN QUERY PLAN SELECT * FROM authorizers
-		WHERE next_refresh_at > 0 AND next_refresh_at <= ? ORDER BY next_refresh_at, appid LIMIT ?`, 100, 10)
+	tests := []struct{ query, want string }{
+		{`SELECT * FROM authorizers WHERE next_refresh_at > 0 AND next_refresh_at <= ?1
+			ORDER BY next_refresh_at, appid LIMIT ?2`, "SEARCH authorizers USING INDEX authorizers_due"},
+		{`SELECT state, version FROM mini_programs WHERE poll_at > 0 AND poll_at <= ?1
+			ORDER BY poll_at LIMIT ?2`, "SEARCH mini_programs USING INDEX mini_programs_poll"},
+	}
+	for _, tt := range tests {
+		got := queryPlan(t, raw, "EXPLAIN QUERY PLAN "+tt.query, 100, 10)
+		if !strings.Contains(got, tt.want) || strings.Contains(got, "TEMP B-TREE") {
+			t.Errorf("query plan %q, want %q without a sort", got, tt.want)
+		}
+	}
+}
+
+func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,9 +244,47 @@ func TestDueUsesIndex(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(plan, "; ")
-	if !strings.Contains(got, "SEARCH authorizers USING INDEX authorizers_due") || strings.Contains(got, "TEMP B-TREE") {
-		t.Fatalf("query plan %q, want a search of authorizers_due without a sort", got)
+	return strings.Join(plan, "; ")
+}
+
+// TestUpgradeKeepsPipelines: a version 5 file, whose mini_programs table
+// was created without poll_at, keeps its pipelines and gains audit polls.
+func TestUpgradeKeepsPipelines(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutMiniProgram(ctx, store.MiniProgram{AppID: "wxold", UserVersion: "1.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{"DROP INDEX mini_programs_poll", "ALTER TABLE mini_programs DROP COLUMN poll_at", "PRAGMA user_version = 5"} {
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	raw.Close()
+
+	s = open(t, path, nil)
+	m, err := s.GetMiniProgram(ctx, "wxold")
+	if err != nil || m.UserVersion != "1.0.0" {
+		t.Fatalf("pipeline after the upgrade: %+v, %v", m, err)
+	}
+	m.PollAt = time.Unix(1767225600, 0)
+	if _, err := s.PutMiniProgram(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueAudits(ctx, m.PollAt, 10)
+	if err != nil || len(due) != 1 || due[0].AppID != "wxold" {
+		t.Fatalf("due audits after the upgrade: %+v, %v", due, err)
 	}
 }
 

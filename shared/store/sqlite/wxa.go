@@ -4,26 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/wxcomponent/wxcomponent/shared/store"
 )
-
-// miniProgramsSchema holds the release pipelines, one JSON document per
-// mini program (store.EncodeMiniProgram). It is created on every open, so
-// a database from before the table existed gains it without a migration.
-const miniProgramsSchema = `
-CREATE TABLE IF NOT EXISTS mini_programs (
-	appid   TEXT PRIMARY KEY,
-	state   TEXT NOT NULL,
-	version INTEGER NOT NULL
-) STRICT;`
-
-func createMiniPrograms(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, miniProgramsSchema); err != nil {
-		return fmt.Errorf("create mini_programs: %w", err)
-	}
-	return nil
-}
 
 // PutMiniProgram implements store.Store.
 func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.MiniProgram, error) {
@@ -33,11 +17,11 @@ func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.
 	}
 	var res sql.Result
 	if m.Version == 0 {
-		res, err = s.writer.ExecContext(ctx, `INSERT INTO mini_programs (appid, state, version) VALUES (?1, ?2, 1)
-			ON CONFLICT (appid) DO NOTHING`, m.AppID, string(data))
+		res, err = s.writer.ExecContext(ctx, `INSERT INTO mini_programs (appid, state, version, poll_at) VALUES (?1, ?2, 1, ?3)
+			ON CONFLICT (appid) DO NOTHING`, m.AppID, string(data), unix(m.PollAt))
 	} else {
-		res, err = s.writer.ExecContext(ctx, `UPDATE mini_programs SET state = ?2, version = version + 1
-			WHERE appid = ?1 AND version = ?3`, m.AppID, string(data), m.Version)
+		res, err = s.writer.ExecContext(ctx, `UPDATE mini_programs SET state = ?2, version = version + 1, poll_at = ?4
+			WHERE appid = ?1 AND version = ?3`, m.AppID, string(data), m.Version, unix(m.PollAt))
 	}
 	if err != nil {
 		return store.MiniProgram{}, fmt.Errorf("put mini program %s: %w", m.AppID, err)
@@ -65,4 +49,31 @@ func (s *Store) GetMiniProgram(ctx context.Context, appID string) (store.MiniPro
 		return store.MiniProgram{}, fmt.Errorf("get mini program %s: %w", appID, err)
 	}
 	return m, nil
+}
+
+// DueAudits implements store.Store with the partial index on poll_at.
+func (s *Store) DueAudits(ctx context.Context, before time.Time, limit int) ([]store.MiniProgram, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT state, version FROM mini_programs
+		WHERE poll_at > 0 AND poll_at <= ?1 ORDER BY poll_at LIMIT ?2`, before.Unix(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due audits: %w", err)
+	}
+	defer rows.Close()
+	var list []store.MiniProgram
+	for rows.Next() {
+		var data string
+		var version int64
+		if err := rows.Scan(&data, &version); err != nil {
+			return nil, fmt.Errorf("due audits: %w", err)
+		}
+		m, err := store.DecodeMiniProgram([]byte(data), version)
+		if err != nil {
+			return nil, fmt.Errorf("due audits: %w", err)
+		}
+		list = append(list, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("due audits: %w", err)
+	}
+	return list, nil
 }
