@@ -153,29 +153,27 @@ func (p *platform) setOnMessage(f func(f wxxml.Fields, q url.Values, r *http.Req
 
 // eventsOf returns the recorded authorization events of one InfoType.
 func (p *platform) eventsOf(infoType string) []wxxml.Fields {
+	return p.recorded(&p.events, "InfoType", infoType)
+}
+
+// messagesOf returns the recorded message pushes of one Event.
+func (p *platform) messagesOf(event string) []wxxml.Fields {
+	return p.recorded(&p.messages, "Event", event)
+}
+
+// recorded returns the pushes in *list whose field name is value.
+func (p *platform) recorded(list *[]wxxml.Fields, name, value string) []wxxml.Fields {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []wxxml.Fields
-	for _, f := range p.events {
-		if f.Get("InfoType") == infoType {
+	for _, f := range *list {
+		if f.Get(name) == value {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// messagesOf returns the recorded message pushes of one Event.
-func (p *platform) messagesOf(event string) []wxxml.Fields {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []wxxml.Fields
-	for _, f := range p.messages {
-		if f.Get("Event") == event {
-			out = append(out, f)
-		}
-	}
-	return out
-}
 
 // lastMessage returns the last message push received.
 func (p *platform) lastMessage() wxxml.Fields {

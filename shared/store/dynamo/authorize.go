@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,14 +32,14 @@ func (s *Store) ClaimNonce(ctx context.Context, nonce string, expiresAt time.Tim
 	b := builder(key(noncePrefix+nonce, skNonce))
 	b.time("expires_at", expiresAt)
 	b.time("ttl", expiresAt)
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.put(ctx, &dynamodb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      b,
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #exp <= :now"),
 		ExpressionAttributeNames:  map[string]string{"#exp": "expires_at"},
 		ExpressionAttributeValues: item{":now": num(s.nowSec())},
 	})
-	if _, ok := conditionFailed(err); ok {
+	if errors.Is(err, errRefused) {
 		err = store.ErrExists
 	}
 	if err != nil {

@@ -48,6 +48,7 @@ package dynamo
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -55,6 +56,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,6 +122,68 @@ func conditionFailed(err error) (item, bool) {
 	return nil, false
 }
 
+// Conditional writes carry an attempt id of their own. The SDK repeats a
+// request whose answer it could not read (a connection reset, a body that
+// failed its checksum); when the first attempt was applied, the repeat
+// fails its own condition, and only the id tells that case from a write
+// that lost a race, whatever the values written.
+const attemptAttr = "attempt"
+
+// errRefused is a conditional write that its condition refused.
+var errRefused = errors.New("refused by its condition")
+
+// put writes in.Item under in's condition. When the condition refuses it,
+// the error is errRefused and holder the stored item, if any.
+func (s *Store) put(ctx context.Context, in *dynamodb.PutItemInput) (holder item, err error) {
+	id := str(rand.Text())
+	in.Item[attemptAttr] = id
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err = s.db.PutItem(ctx, in)
+	old, refused := refusal(err, id)
+	switch {
+	case refused:
+		return old, errRefused
+	case old != nil:
+		return nil, nil // this write's own, applied by an earlier try
+	}
+	return nil, err
+}
+
+// update applies in under its condition, whose UpdateExpression starts with
+// SET, and returns the item as updated; errRefused when the condition
+// refuses it.
+func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (updated item, err error) {
+	id := str(rand.Text())
+	in.UpdateExpression = aws.String(strings.Replace(aws.ToString(in.UpdateExpression), "SET ", "SET #attempt = :attempt, ", 1))
+	in.ExpressionAttributeNames["#attempt"] = attemptAttr
+	in.ExpressionAttributeValues[":attempt"] = id
+	in.ReturnValues = types.ReturnValueAllNew
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	out, err := s.db.UpdateItem(ctx, in)
+	old, refused := refusal(err, id)
+	switch {
+	case refused:
+		return nil, errRefused
+	case old != nil:
+		return old, nil // this write's own, applied by an earlier try
+	case err != nil:
+		return nil, err
+	}
+	return out.Attributes, nil
+}
+
+// refusal sorts a conditional write's error: refused when its condition
+// refused the write with attempt id, old being the stored item; not
+// refused, with old, when that item is this write's own, applied by an
+// earlier try of the same request.
+func refusal(err error, id types.AttributeValue) (old item, refused bool) {
+	old, ok := conditionFailed(err)
+	if !ok {
+		return nil, false
+	}
+	return old, old == nil || !reflect.DeepEqual(old[attemptAttr], id)
+}
+
 // get reads one item strongly consistently; a missing one is store.ErrNotFound.
 func (s *Store) get(ctx context.Context, pk, sk string) (item, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
@@ -141,14 +205,14 @@ func (s *Store) PutTicket(ctx context.Context, t store.Ticket) error {
 	b.time("create_time", t.CreateTime)
 	b.time("received_at", t.ReceivedAt)
 	b.n("ttl", unix(t.CreateTime)+int64(store.TicketLifetime/time.Second))
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.put(ctx, &dynamodb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      b,
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #ct < :ct"),
 		ExpressionAttributeNames:  map[string]string{"#ct": "create_time"},
 		ExpressionAttributeValues: item{":ct": num(unix(t.CreateTime))},
 	})
-	if _, ok := conditionFailed(err); ok {
+	if errors.Is(err, errRefused) {
 		err = store.ErrStale
 	}
 	if err != nil {
@@ -184,7 +248,7 @@ func (s *Store) GetTicket(ctx context.Context, componentAppID string) (store.Tic
 // it before it expired cannot overwrite the new one.
 func (s *Store) PutComponentToken(ctx context.Context, tok store.ComponentToken) (store.ComponentToken, error) {
 	expires := unix(tok.ExpiresAt)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	updated, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		TableName:           s.table,
 		Key:                 key(componentPrefix+tok.ComponentAppID, skToken),
 		UpdateExpression:    aws.String("SET #app = :app, #at = :at, #exp = :exp, #up = :up, #ttl = :ttl, #v = if_not_exists(#v, :zero) + :one"),
@@ -198,15 +262,14 @@ func (s *Store) PutComponentToken(ctx context.Context, tok store.ComponentToken)
 			":up": num(unix(tok.UpdatedAt)), ":ttl": num(expires + int64(tokenTTLAfter/time.Second)),
 			":zero": num(0), ":one": num(1), ":v": num(tok.Version), ":now": num(s.nowSec()),
 		},
-		ReturnValues: types.ReturnValueAllNew,
 	})
-	if _, ok := conditionFailed(err); ok {
+	if errors.Is(err, errRefused) {
 		err = store.ErrConflict
 	}
 	if err != nil {
 		return store.ComponentToken{}, fmt.Errorf("put component token %s: %w", tok.ComponentAppID, err)
 	}
-	stored, err := decodeToken(out.Attributes)
+	stored, err := decodeToken(updated)
 	if err != nil {
 		return store.ComponentToken{}, fmt.Errorf("put component token %s: %w", tok.ComponentAppID, err)
 	}
@@ -279,8 +342,7 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 	b.time("updated_at", a.UpdatedAt)
 	b.n("version", a.Version+1)
 
-	in := &dynamodb.PutItemInput{TableName: s.table, Item: b,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
+	in := &dynamodb.PutItemInput{TableName: s.table, Item: b}
 	if a.Version == 0 {
 		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
 	} else {
@@ -288,16 +350,8 @@ func (s *Store) PutAuthorizer(ctx context.Context, a store.Authorizer) (store.Au
 		in.ExpressionAttributeNames = map[string]string{"#v": "version"}
 		in.ExpressionAttributeValues = item{":v": num(a.Version)}
 	}
-	_, err := s.db.PutItem(ctx, in)
-	if old, ok := conditionFailed(err); ok {
-		// The SDK repeats a request whose answer it could not read (a
-		// connection reset, a body that failed its checksum); when the
-		// first one was applied, the repeat fails its own condition. The
-		// stored item being exactly this write, new version included, tells
-		// that case from a lost race.
-		if reflect.DeepEqual(old, item(b)) {
-			return decodeAuthorizer(b)
-		}
+	_, err := s.put(ctx, in)
+	if errors.Is(err, errRefused) {
 		return store.Authorizer{}, fmt.Errorf("put authorizer %s version %d: %w", a.AppID, a.Version, store.ErrConflict)
 	}
 	if err != nil {
@@ -592,17 +646,16 @@ func seenItem(msgKey string, value []byte, expiresAt time.Time) item {
 
 // PutSeenIfAbsent implements store.Store. An empty value reads back as nil.
 func (s *Store) PutSeenIfAbsent(ctx context.Context, key string, value []byte, expiresAt time.Time) ([]byte, error) {
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	// The live record comes back with a refusal: no second read.
+	holder, err := s.put(ctx, &dynamodb.PutItemInput{
 		TableName:                 s.table,
 		Item:                      seenItem(key, value, expiresAt),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #exp <= :now"),
 		ExpressionAttributeNames:  map[string]string{"#exp": "expires_at"},
 		ExpressionAttributeValues: item{":now": num(s.nowSec())},
-		// The live record comes back with the refusal: no second read.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if old, ok := conditionFailed(err); ok {
-		d := decoder{item: old}
+	if errors.Is(err, errRefused) {
+		d := decoder{item: holder}
 		prior := d.bytes("value")
 		if d.err != nil {
 			return nil, fmt.Errorf("put seen %s: %w", key, d.err)

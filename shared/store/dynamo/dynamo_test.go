@@ -154,9 +154,9 @@ func TestDynamo(t *testing.T) {
 	})
 }
 
-// loseFirstAnswer lets the first PutItem of each distinct body through to
-// DynamoDB and then fails it as a reset connection would, as if the answer
-// never arrived; the SDK retries such a failure.
+// loseFirstAnswer lets the first PutItem or UpdateItem of each distinct
+// body through to DynamoDB and then fails it as a reset connection would, as
+// if the answer never arrived; the SDK retries such a failure.
 type loseFirstAnswer struct {
 	next http.RoundTripper
 	mu   sync.Mutex
@@ -164,7 +164,7 @@ type loseFirstAnswer struct {
 }
 
 func (l *loseFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") {
+	if op := r.Header.Get("X-Amz-Target"); !strings.HasSuffix(op, ".PutItem") && !strings.HasSuffix(op, ".UpdateItem") {
 		return l.next.RoundTrip(r)
 	}
 	b, err := io.ReadAll(r.Body)
@@ -187,7 +187,7 @@ func (l *loseFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 // testRepeatedPut checks that a write the SDK repeated because its answer
 // was lost, and that DynamoDB had applied, is reported as done, while a
 // write that lost a real race is still a conflict.
-func testRepeatedPut(t *testing.T, lossy, plain store.Store) {
+func testRepeatedPut(t *testing.T, lossy, plain *dynamo.Store) {
 	ctx := t.Context()
 	created, err := lossy.PutAuthorizer(ctx, store.Authorizer{AppID: "wx0000000000000001", RefreshToken: "r1", Status: store.StatusActive})
 	if err != nil || created.Version != 1 {
@@ -205,6 +205,53 @@ func testRepeatedPut(t *testing.T, lossy, plain store.Store) {
 	}
 	if got, err := plain.GetAuthorizer(ctx, "wx0000000000000001"); err != nil || got.AccessToken != "a1" || got.Version != 2 {
 		t.Fatalf("stored %+v, %v; want the update", got, err)
+	}
+
+	// The other values written under a condition.
+	now := time.Now().Truncate(time.Second)
+	if err := lossy.PutTicket(ctx, store.Ticket{ComponentAppID: "wxc", Ticket: "ticket@@@1", CreateTime: now, ReceivedAt: now}); err != nil {
+		t.Errorf("ticket with a lost answer: %v", err)
+	}
+	if err := plain.PutTicket(ctx, store.Ticket{ComponentAppID: "wxc", Ticket: "ticket@@@0", CreateTime: now, ReceivedAt: now}); !errors.Is(err, store.ErrStale) {
+		t.Errorf("another ticket of the same CreateTime: %v, want ErrStale", err)
+	}
+	tok, err := lossy.PutComponentToken(ctx, store.ComponentToken{ComponentAppID: "wxc", AccessToken: "cat1", ExpiresAt: now.Add(time.Hour), UpdatedAt: now})
+	if err != nil || tok.Version != 1 {
+		t.Errorf("component token with a lost answer: %+v, %v; want version 1", tok, err)
+	}
+	if _, err := plain.PutComponentToken(ctx, store.ComponentToken{ComponentAppID: "wxc", AccessToken: "cat2", ExpiresAt: now.Add(time.Hour), UpdatedAt: now}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("another token under version 0: %v, want ErrConflict", err)
+	}
+	m, err := lossy.PutMiniProgram(ctx, store.MiniProgram{AppID: "wx0000000000000001", UserVersion: "1.0.0"})
+	if err != nil || m.Version != 1 {
+		t.Errorf("mini program with a lost answer: %+v, %v; want version 1", m, err)
+	}
+	if _, err := plain.PutMiniProgram(ctx, store.MiniProgram{AppID: "wx0000000000000001", UserVersion: "2.0.0"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("another pipeline under version 0: %v, want ErrConflict", err)
+	}
+	js := store.JSTicket{AppID: "wx0000000000000001", Type: "jsapi", Ticket: "js1", ExpiresAt: now.Add(2 * time.Hour), UsedAt: now, UpdatedAt: now}
+	stored, err := lossy.PutJSTicket(ctx, js)
+	if err != nil || stored.Version != 1 {
+		t.Errorf("JS-SDK ticket with a lost answer: %+v, %v; want version 1", stored, err)
+	}
+	js.UsedAt = now.Add(time.Second)
+	if _, err := plain.PutJSTicket(ctx, js); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("another use of the ticket under version 0: %v, want ErrConflict", err)
+	}
+
+	// Claims: the repeat is the claim's own; another attempt's identical
+	// claim is refused.
+	if prior, err := lossy.PutSeenIfAbsent(ctx, "msg1", nil, now.Add(time.Minute)); err != nil || prior != nil {
+		t.Errorf("message claim with a lost answer: %q, %v; want it claimed", prior, err)
+	}
+	if _, err := plain.PutSeenIfAbsent(ctx, "msg1", nil, now.Add(time.Minute)); !errors.Is(err, store.ErrExists) {
+		t.Errorf("a second claim of the message: %v, want ErrExists", err)
+	}
+	if err := lossy.ClaimNonce(ctx, "nonce1", now.Add(time.Minute)); err != nil {
+		t.Errorf("nonce claim with a lost answer: %v", err)
+	}
+	if err := plain.ClaimNonce(ctx, "nonce1", now.Add(time.Minute)); !errors.Is(err, store.ErrExists) {
+		t.Errorf("a second claim of the nonce: %v, want ErrExists", err)
 	}
 }
 
@@ -322,6 +369,7 @@ func testLayout(t *testing.T, s inspected) {
 		"refresh_token": "S:r", "access_token": "S:a", "expires_at": "N:1780007200",
 		"next_refresh_at": "N:1780003600", "due": "S:1", "status": "S:active", "func_info": "L:[3 1]",
 		"customer_ref": "S:ref", "authorized_at": "N:1780000000", "updated_at": "N:1780000000", "version": "N:1",
+		"attempt": "S:<26 random characters>",
 	}
 	wantItem(t, s, storetest.KindAuthorizer, "wxacct", want)
 
@@ -347,6 +395,7 @@ func testLayout(t *testing.T, s inspected) {
 	wantItem(t, s, storetest.KindTicket, "wxcomp", map[string]string{
 		"pk": "S:COMPONENT#wxcomp", "sk": "S:TICKET", "component_appid": "S:wxcomp", "ticket": "S:t",
 		"create_time": "N:1780000000", "received_at": "N:1780000000", "ttl": "N:1780043200",
+		"attempt": "S:<26 random characters>",
 	})
 	if err := s.AcquireLease(ctx, "job", "me", now.Add(1500*time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -369,6 +418,9 @@ func wantItem(t *testing.T, s inspected, kind storetest.Kind, key string, want m
 		switch v := v.(type) {
 		case *types.AttributeValueMemberS:
 			got[name] = "S:" + v.Value
+			if name == "attempt" && len(v.Value) == 26 {
+				got[name] = "S:<26 random characters>" // rand.Text, one per write
+			}
 		case *types.AttributeValueMemberN:
 			got[name] = "N:" + v.Value
 		case *types.AttributeValueMemberL:

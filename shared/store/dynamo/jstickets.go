@@ -2,12 +2,12 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wxcomponent/wxcomponent/shared/store"
 )
@@ -52,22 +52,21 @@ func (s *Store) PutJSTicket(ctx context.Context, t store.JSTicket) (store.JSTick
 		update += ", #due = :due, #next = :next"
 		values[":due"], values[":next"] = str(jsTicketDue), num(unix(t.NextRefreshAt))
 	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	updated, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
 		Key:                       key(authorizerPrefix+t.AppID, skJSTicketPrefix+t.Type),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #v = :v OR #ttl <= :now"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if _, ok := conditionFailed(err); ok {
+	if errors.Is(err, errRefused) {
 		err = store.ErrConflict
 	}
 	if err != nil {
 		return store.JSTicket{}, fmt.Errorf("put JS-SDK ticket %s/%s: %w", t.AppID, t.Type, err)
 	}
-	stored, err := decodeJSTicket(out.Attributes)
+	stored, err := decodeJSTicket(updated)
 	if err != nil {
 		return store.JSTicket{}, fmt.Errorf("put JS-SDK ticket %s/%s: %w", t.AppID, t.Type, err)
 	}

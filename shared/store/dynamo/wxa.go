@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -50,8 +51,8 @@ func (s *Store) PutMiniProgram(ctx context.Context, m store.MiniProgram) (store.
 		in.ExpressionAttributeNames = map[string]string{"#v": "version"}
 		in.ExpressionAttributeValues = item{":v": num(m.Version)}
 	}
-	_, err = s.db.PutItem(ctx, in)
-	if _, ok := conditionFailed(err); ok {
+	_, err = s.put(ctx, in)
+	if errors.Is(err, errRefused) {
 		return store.MiniProgram{}, fmt.Errorf("put mini program %s version %d: %w", m.AppID, m.Version, store.ErrConflict)
 	}
 	if err != nil {
