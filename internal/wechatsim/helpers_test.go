@@ -174,7 +174,6 @@ func (p *platform) recorded(list *[]wxxml.Fields, name, value string) []wxxml.Fi
 	return out
 }
 
-
 // lastMessage returns the last message push received.
 func (p *platform) lastMessage() wxxml.Fields {
 	p.mu.Lock()
