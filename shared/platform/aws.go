@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/wxcomponent/wxcomponent/shared/config"
 	"github.com/wxcomponent/wxcomponent/shared/message/eventbus"
@@ -36,17 +39,18 @@ func FromAWS(ctx context.Context) (*Platform, error) {
 
 // fromAWS builds the platform with the given secrets from SSM.
 func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
-	l := config.Loader{Getenv: os.Getenv, Secrets: secrets}
+	log := NewLogger(os.Stdout)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(sdkLogger(log)))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	l := config.Loader{Getenv: os.Getenv, Secrets: secrets, SSM: ssm.NewFromConfig(awsCfg)}
 	cfg, err := l.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
 	if cfg.Table == "" {
 		return nil, errors.New("load config: WX_TABLE is not set")
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	buckets, err := intSetting(os.Getenv, EnvDueBuckets, maxDueBuckets)
 	if err != nil {
@@ -56,7 +60,6 @@ func fromAWS(ctx context.Context, secrets config.Secrets) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	log := NewLogger(os.Stdout)
 	st := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, dynamo.Options{DueBuckets: buckets})
 	p, err := New(Options{Config: cfg, Store: st, Logger: log, Stage: os.Getenv("STAGE"), Events: eventbus.EmitterFromEnv(awsCfg, os.Getenv)})
 	if err != nil {
@@ -81,4 +84,17 @@ func Secrets(function string) config.Secrets {
 		s |= config.SecretState
 	}
 	return s
+}
+
+// sdkLogger writes the AWS SDK's own log lines (a retry, a response body
+// that failed its checksum) through log, so that every line a function
+// writes is one JSON object for CloudWatch Logs Insights.
+func sdkLogger(log *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		level := slog.LevelWarn
+		if c == logging.Debug {
+			level = slog.LevelDebug
+		}
+		log.Log(context.Background(), level, "aws sdk", "detail", fmt.Sprintf(format, v...))
+	})
 }
