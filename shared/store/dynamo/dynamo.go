@@ -150,9 +150,9 @@ func (s *Store) put(ctx context.Context, in *dynamodb.PutItemInput) (holder item
 }
 
 // update applies in under its condition, whose UpdateExpression starts with
-// SET, and returns the item as updated; errRefused when the condition
-// refuses it.
-func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (updated item, err error) {
+// SET, and returns the item as updated. When the condition refuses it, the
+// error is errRefused and the item the stored one, if any.
+func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (item, error) {
 	id := str(rand.Text())
 	in.UpdateExpression = aws.String(strings.Replace(aws.ToString(in.UpdateExpression), "SET ", "SET #attempt = :attempt, ", 1))
 	in.ExpressionAttributeNames["#attempt"] = attemptAttr
@@ -163,7 +163,7 @@ func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (updat
 	old, refused := refusal(err, id)
 	switch {
 	case refused:
-		return nil, errRefused
+		return old, errRefused
 	case old != nil:
 		return old, nil // this write's own, applied by an earlier try
 	case err != nil:
@@ -515,7 +515,7 @@ func queryDue[T any](ctx context.Context, s *Store, marker string, before time.T
 // item, and on refusal the item as it was, to tell a missing account from
 // one that is not claimable.
 func (s *Store) ClaimDue(ctx context.Context, appID string, before, until time.Time) (store.Authorizer, error) {
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	claimed, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		TableName:        s.table,
 		Key:              key(authorizerPrefix+appID, skAuth),
 		UpdateExpression: aws.String("SET #claim = :until, #v = #v + :one"),
@@ -528,19 +528,16 @@ func (s *Store) ClaimDue(ctx context.Context, appID string, before, until time.T
 			":until": num(unix(until)), ":one": num(1), ":active": str(string(store.StatusActive)),
 			":zero": num(0), ":before": num(before.Unix()), ":now": num(s.nowSec()),
 		},
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if old, ok := conditionFailed(err); ok {
-		if old == nil {
-			return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, store.ErrNotFound)
-		}
+	switch {
+	case errors.Is(err, errRefused) && claimed == nil:
+		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, store.ErrNotFound)
+	case errors.Is(err, errRefused):
 		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, store.ErrConflict)
-	}
-	if err != nil {
+	case err != nil:
 		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, err)
 	}
-	a, err := decodeAuthorizer(out.Attributes)
+	a, err := decodeAuthorizer(claimed)
 	if err != nil {
 		return store.Authorizer{}, fmt.Errorf("claim authorizer %s: %w", appID, err)
 	}

@@ -241,6 +241,16 @@ func testRepeatedPut(t *testing.T, lossy, plain *dynamo.Store) {
 
 	// Claims: the repeat is the claim's own; another attempt's identical
 	// claim is refused.
+	due := store.Authorizer{AppID: "wx0000000000000002", RefreshToken: "r2", Status: store.StatusActive, NextRefreshAt: now.Add(-time.Minute)}
+	if _, err := plain.PutAuthorizer(ctx, due); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := lossy.ClaimDue(ctx, due.AppID, now, now.Add(time.Minute)); err != nil || a.RefreshingUntil.IsZero() {
+		t.Errorf("refresh claim with a lost answer: %+v, %v; want it claimed", a, err)
+	}
+	if _, err := plain.ClaimDue(ctx, due.AppID, now, now.Add(time.Minute)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a second refresh claim: %v, want ErrConflict", err)
+	}
 	if prior, err := lossy.PutSeenIfAbsent(ctx, "msg1", nil, now.Add(time.Minute)); err != nil || prior != nil {
 		t.Errorf("message claim with a lost answer: %q, %v; want it claimed", prior, err)
 	}
