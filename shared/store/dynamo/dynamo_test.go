@@ -143,6 +143,27 @@ func TestDynamo(t *testing.T) {
 	t.Run("Table", func(t *testing.T) { testTable(t, newStore(t, nil, 0)) })
 	t.Run("Layout", func(t *testing.T) { testLayout(t, newStore(t, nil, 0)) })
 	t.Run("DueBuckets", func(t *testing.T) { testDueBuckets(t, newStore(t, nil, 8)) })
+	t.Run("CreateTableAgain", func(t *testing.T) {
+		// What the SDK's repeat of a CreateTable whose answer was lost meets.
+		if err := dynamo.CreateTable(t.Context(), client, "again"); err != nil {
+			t.Fatal(err)
+		}
+		if err := dynamo.CreateTable(t.Context(), client, "again"); err != nil {
+			t.Errorf("creating the same table again: %v", err)
+		}
+		_, err := client.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+			TableName:            aws.String("other"),
+			BillingMode:          types.BillingModePayPerRequest,
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dynamo.CreateTable(t.Context(), client, "other"); err == nil {
+			t.Error("a table of another layout was taken for ours")
+		}
+	})
 	t.Run("RepeatedPut", func(t *testing.T) {
 		// A client whose transport loses the answer to each first PutItem
 		// after DynamoDB applied it, so that the SDK repeats the request.

@@ -2,7 +2,9 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,7 +18,10 @@ const maxCreateWait = 5 * time.Minute
 
 // CreateTable creates the table of the package documentation, waits until
 // it is active and turns TTL on. It is for tests and development; in AWS the
-// SAM template creates the table. An existing table is an error.
+// SAM template creates the table. An existing table is used if it has the
+// same keys and due index (the SDK repeats a CreateTable whose answer it
+// could not read, and the repeat finds the table its first try created);
+// another one is an error.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
@@ -40,6 +45,10 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 	})
+	var inUse *types.ResourceInUseException
+	if errors.As(err, &inUse) {
+		err = sameLayout(ctx, client, table)
+	}
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
@@ -58,4 +67,30 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 		return fmt.Errorf("enable ttl on %s: %w", table, err)
 	}
 	return nil
+}
+
+// sameLayout reports whether the existing table has the keys and the due
+// index CreateTable creates.
+func sameLayout(ctx context.Context, client *dynamodb.Client, table string) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return err
+	}
+	keys := func(ks []types.KeySchemaElement) string {
+		var s []string
+		for _, k := range ks {
+			s = append(s, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+		}
+		return strings.Join(s, ", ")
+	}
+	t := out.Table
+	if keys(t.KeySchema) != "pk HASH, sk RANGE" {
+		return fmt.Errorf("table exists with keys %s", keys(t.KeySchema))
+	}
+	for _, gsi := range t.GlobalSecondaryIndexes {
+		if aws.ToString(gsi.IndexName) == "due" && keys(gsi.KeySchema) == "due HASH, next_refresh_at RANGE" {
+			return nil
+		}
+	}
+	return errors.New("table exists without the due index")
 }
