@@ -39,18 +39,8 @@ func TestMiniProgramFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	eb := eventbridge.NewFromConfig(awsCfg)
-	bus, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("wechat")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.CreateArchive(ctx, &eventbridge.CreateArchiveInput{
-		ArchiveName:    aws.String("rejections"),
-		EventSourceArn: bus.EventBusArn,
-		EventPattern: aws.String(`{"source":["wxcomponent"],"detail-type":["WeChat Message"],` +
-			`"detail":{"message":{"Event":["weapp_audit_fail"],"Reason":["` + rejection + `"]}}}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	motoserver.BusArchive(t, eb, "wechat", "rejections", `{"source":["wxcomponent"],"detail-type":["WeChat Message"],`+
+		`"detail":{"message":{"Event":["weapp_audit_fail"],"Reason":["`+rejection+`"]}}}`)
 
 	e := platformtest.Start(t, eventbus.New(eb, "wechat"))
 	accts := e.MiniPrograms(t, 3)

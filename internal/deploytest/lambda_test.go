@@ -144,6 +144,9 @@ func setUp(tb testing.TB) *stack {
 	for name, value := range samples.Secrets() {
 		_, err := params.PutParameter(ctx, &ssm.PutParameterInput{
 			Name: aws.String(testPrefix + name), Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString,
+			// The SDK repeats a put whose answer was lost on a busy machine;
+			// without Overwrite the repeat fails on what its first try created.
+			Overwrite: aws.Bool(true),
 		})
 		if err != nil {
 			tb.Fatalf("put SSM parameter %s: %v", name, err)

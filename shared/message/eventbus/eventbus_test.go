@@ -39,19 +39,8 @@ func TestForwardToMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := eventbridge.NewFromConfig(cfg)
-	bus, err := client.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("wechat")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = client.CreateArchive(ctx, &eventbridge.CreateArchiveInput{
-		ArchiveName:    aws.String("texts"),
-		EventSourceArn: bus.EventBusArn,
-		EventPattern: aws.String(`{"source":["wxcomponent"],"detail-type":["WeChat Message"],` +
-			`"detail":{"authorizer_appid":["wx0000000000000a11"],"message":{"MsgType":["text"],"Content":["hi <there>"]}}}`),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	motoserver.BusArchive(t, client, "wechat", "texts", `{"source":["wxcomponent"],"detail-type":["WeChat Message"],`+
+		`"detail":{"authorizer_appid":["wx0000000000000a11"],"message":{"MsgType":["text"],"Content":["hi <there>"]}}}`)
 
 	fwd := eventbus.FromEnv(cfg, func(name string) string {
 		if name == eventbus.EnvBus {
@@ -119,19 +108,8 @@ func TestEmitToMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := eventbridge.NewFromConfig(cfg)
-	bus, err := client.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("platform")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = client.CreateArchive(ctx, &eventbridge.CreateArchiveInput{
-		ArchiveName:    aws.String("revocations"),
-		EventSourceArn: bus.EventBusArn,
-		EventPattern: aws.String(`{"source":["wxcomponent"],"detail-type":["Account Revoked"],` +
-			`"detail":{"authorizer_appid":["wx0000000000000a11"],"customer_ref":["cust-42"],"reason":["unauthorized_push"]}}`),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	motoserver.BusArchive(t, client, "platform", "revocations", `{"source":["wxcomponent"],"detail-type":["Account Revoked"],`+
+		`"detail":{"authorizer_appid":["wx0000000000000a11"],"customer_ref":["cust-42"],"reason":["unauthorized_push"]}}`)
 	em := eventbus.EmitterFromEnv(cfg, func(name string) string { return map[string]string{eventbus.EnvBus: "platform"}[name] })
 	if em == nil {
 		t.Fatal("EmitterFromEnv returned nil with the bus set")
