@@ -383,6 +383,21 @@ func (s *Sim) serveWXA(w http.ResponseWriter, r *http.Request, api string, req a
 	writeAnswer(w, v, e)
 }
 
+// serveCode answers a code management call on behalf of a mini program as
+// serveWXA does, once checkMiniProgram has passed: do gets the mini program
+// and its code, under s.wxa.mu.
+func (s *Sim) serveCode(w http.ResponseWriter, r *http.Request, api string, req any, do func(now time.Time, mp wxaCaller, c *CodeState) (any, *apiError)) {
+	s.serveWXA(w, r, api, req, func(now time.Time) (any, *apiError) {
+		mp, e := s.checkMiniProgram(r)
+		if e != nil {
+			return nil, e
+		}
+		s.wxa.mu.Lock()
+		defer s.wxa.mu.Unlock()
+		return do(now, mp, s.wxa.codeOf(mp.appID))
+	})
+}
+
 // wxaOK is an answer with errcode 0 and more fields.
 type wxaOK struct {
 	ErrCode int    `json:"errcode"`
@@ -658,14 +673,8 @@ func (s *Sim) handleGetCategory(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) handleGetPage(w http.ResponseWriter, r *http.Request) {
-	s.serveWXA(w, r, APIGetPage, nil, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		if s.wxa.codeOf(mp.appID).TemplateID == 0 {
+	s.serveCode(w, r, APIGetPage, nil, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
+		if c.TemplateID == 0 {
 			return nil, wxaErr(codeNoCommittedCode)
 		}
 		return struct {
@@ -683,17 +692,11 @@ func (s *Sim) handleSubmitAudit(w http.ResponseWriter, r *http.Request) {
 	var audit CodeAudit
 	var outcome AuditOutcome
 	var gen int
-	s.serveWXA(w, r, APISubmitAudit, &req, func(now time.Time) (any, *apiError) {
-		var e *apiError
-		if mp, e = s.checkMiniProgram(r); e != nil {
-			return nil, e
-		}
+	s.serveCode(w, r, APISubmitAudit, &req, func(now time.Time, caller wxaCaller, c *CodeState) (any, *apiError) {
+		mp = caller
 		if len(req.ItemList) > 5 {
 			return nil, &apiError{code: 85023, msg: "审核列表填写的项目数不在 1-5 以内"}
 		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
 		if c.TemplateID == 0 {
 			return nil, wxaErr(codeCommitFirst)
 		}
@@ -739,14 +742,7 @@ func (s *Sim) handleGetAuditStatus(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		AuditID json.Number `json:"auditid"`
 	}
-	s.serveWXA(w, r, APIGetAuditStatus, &req, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
+	s.serveCode(w, r, APIGetAuditStatus, &req, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		id, _ := req.AuditID.Int64()
 		i := slices.IndexFunc(c.Audits, func(a CodeAudit) bool { return a.AuditID == id })
 		if i < 0 {
@@ -764,14 +760,7 @@ func (s *Sim) handleGetAuditStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) handleLatestAuditStatus(w http.ResponseWriter, r *http.Request) {
-	s.serveWXA(w, r, APILatestAuditStatus, nil, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
+	s.serveCode(w, r, APILatestAuditStatus, nil, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		if len(c.Audits) == 0 {
 			return nil, wxaErr(codeInvalidAuditID)
 		}
@@ -781,14 +770,7 @@ func (s *Sim) handleLatestAuditStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) handleUndoCodeAudit(w http.ResponseWriter, r *http.Request) {
-	s.serveWXA(w, r, APIUndoCodeAudit, nil, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
+	s.serveCode(w, r, APIUndoCodeAudit, nil, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		n := len(c.Audits)
 		if n == 0 || (c.Audits[n-1].Status != 2 && c.Audits[n-1].Status != 4) {
 			return nil, wxaErr(codeInvalidAuditID)
@@ -800,14 +782,7 @@ func (s *Sim) handleUndoCodeAudit(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) handleRelease(w http.ResponseWriter, r *http.Request) {
 	var req map[string]any
-	s.serveWXA(w, r, APIRelease, &req, func(now time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
+	s.serveCode(w, r, APIRelease, &req, func(now time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		n := len(c.Audits)
 		switch {
 		case n == 0 || c.Audits[n-1].Released:
@@ -836,14 +811,7 @@ func (c *CodeState) online() []int {
 }
 
 func (s *Sim) handleRevertCodeRelease(w http.ResponseWriter, r *http.Request) {
-	s.serveWXA(w, r, APIRevertCodeRelease, nil, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
+	s.serveCode(w, r, APIRevertCodeRelease, nil, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		online := c.online()
 		if r.URL.Query().Get("action") == "get_history_version" {
 			list := []CodeRelease{}
@@ -867,17 +835,11 @@ func (s *Sim) handleChangeVisitStatus(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Action string `json:"action"`
 	}
-	s.serveWXA(w, r, APIChangeVisitStatus, &req, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
+	s.serveCode(w, r, APIChangeVisitStatus, &req, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		if req.Action != "open" && req.Action != "close" {
 			return nil, wxErr(codeInvalidArgs)
 		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		s.wxa.codeOf(mp.appID).VisitStatus = req.Action
+		c.VisitStatus = req.Action
 		return nil, nil
 	})
 }
@@ -887,14 +849,7 @@ func (s *Sim) handleModifyDomain(w http.ResponseWriter, r *http.Request) {
 		Action string `json:"action"`
 		domainsJSON
 	}
-	s.serveWXA(w, r, APIModifyDomain, &req, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
+	s.serveCode(w, r, APIModifyDomain, &req, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		d := c.Domains
 		for _, f := range []struct {
 			cur   *[]string
@@ -923,14 +878,7 @@ func (s *Sim) handleSetWebviewDomain(w http.ResponseWriter, r *http.Request) {
 		Action  string   `json:"action"`
 		Domains []string `json:"webviewdomain"`
 	}
-	s.serveWXA(w, r, APISetWebviewDomain, &req, func(time.Time) (any, *apiError) {
-		mp, e := s.checkMiniProgram(r)
-		if e != nil {
-			return nil, e
-		}
-		s.wxa.mu.Lock()
-		defer s.wxa.mu.Unlock()
-		c := s.wxa.codeOf(mp.appID)
+	s.serveCode(w, r, APISetWebviewDomain, &req, func(_ time.Time, _ wxaCaller, c *CodeState) (any, *apiError) {
 		list, e := applyDomains(slices.Clone(c.Webview), req.Action, req.Domains)
 		if e != nil {
 			return nil, e
